@@ -1,0 +1,1 @@
+"""wa-bot: add, verify and update WhatsApp Business numbers from Slack."""

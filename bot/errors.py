@@ -1,0 +1,101 @@
+"""The one provider error type, and the one function that turns it into what a person reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ProviderError(Exception):
+    """A provider said no, or could not be reached. Never carries a secret or an OTP."""
+
+    provider: str  # "Kaleyra" or "Meta"
+    code: str
+    message: str
+    field_errors: dict[str, str] = field(default_factory=dict)
+    http_status: int | None = None
+    retryable: bool = False
+    # Graph API extras; Kaleyra leaves them empty.
+    user_title: str | None = None
+    user_message: str | None = None
+    subcode: int | None = None
+    trace_id: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.code} · {self.message}"
+
+
+ADMIN_KALEYRA = "Ask an admin to check this account's Kaleyra SID and API key (KALEYRA_SID, KALEYRA_API_KEY or the accounts file)."
+
+# (code, words in the message) → next step; the first match wins, "" matches any message.
+NEXT_STEPS: list[tuple[str, str, str]] = [
+    ("RBC001", "", ADMIN_KALEYRA),
+    ("WA401", "", "Ask an admin to check the WABA ID of this account (KALEYRA_WABA_ID or the accounts file)."),
+    ("WA400", "already exists", "The number is already on this WABA: look it up with `/wa-numbers <number>`, or add another number."),
+    ("WA400", "payload format", "Kaleyra did not accept the shape of the request: please report this to the wa-bot maintainers with this thread's link."),
+    ("WA400", "'required' tag", "A required field was missing: fill in every field and try again."),
+    ("WA400", "exceeds 255", "Shorten the display name to 255 characters and try again."),
+    ("WA400", "otp format", "Enter the six-digit code from the SMS or voice call again (Enter OTP button), or ask for a new code."),
+    ("WA400", "invalid phone number", "Kaleyra does not know this number under that phone number ID: check both with `/wa-numbers <number>`."),
+    ("WA400", "valid phone_number", "Kaleyra found no such number: check it has its country code, and that it was added to this WABA."),
+    ("WA400", "email", "Correct the email address and submit the update again."),
+    ("WA400", "character limit", "Shorten that field and submit the update again."),
+    ("WA400", "catregory", "Pick a category from the list and submit again."),
+    ("WA500", "too short", "Check the number, with its country code, and add it again."),
+    ("WA500", "already approved", "Nothing to do: the number is already verified."),
+    ("WA500", "try again later", "Kaleyra had a temporary problem: try again in a few minutes."),
+    ("E112", "", "Kaleyra has no such number on this WABA: check it with `/wa-numbers`, or add it first."),
+    ("E947", "", "Correct the fields named above and add the number again."),
+    ("E413", "", "Correct the fields named above and add the number again."),
+    ("E962", "", "Give a full image URL for the display image, or leave the field empty."),
+    ("TIMEOUT", "", "The provider may or may not have done it: check `/wa-numbers <number>` before trying again."),
+    ("NETWORK", "", "The provider could not be reached: try again in a few minutes; if it persists, tell an admin."),
+]
+
+META_NEXT_STEPS: dict[int, str] = {
+    400: "Check the number: it must be a valid E.164 number not registered to another WhatsApp Business Account.",
+    401: "The bot's Meta access token is invalid or expired: ask an admin to renew META_ACCESS_TOKEN.",
+    403: "The bot's Meta token lacks permission on this business: ask an admin to grant whatsapp_business_management.",
+    404: "Meta does not know this business ID, or the token cannot see it: ask an admin to check META_BUSINESS_ID.",
+    422: "Meta understood the request but cannot do it for this number: read Meta's message above.",
+    429: "Meta is rate-limiting the bot: wait a few minutes and try again.",
+}
+
+
+def next_step(error: ProviderError) -> str:
+    """What the person can do about `error`, in their words."""
+    if error.provider == "Meta":
+        if error.http_status in META_NEXT_STEPS:
+            return META_NEXT_STEPS[error.http_status]
+        if error.retryable:
+            return "Meta had a temporary problem: try again in a few minutes."
+        return "Read Meta's message above; give the trace ID to Meta support if it persists."
+    message = error.message.lower()
+    for code, words, step in NEXT_STEPS:
+        if code == error.code and words.lower() in message:
+            return step
+    if error.code.startswith("HTTP"):
+        return "Kaleyra answered with something unexpected: try again in a few minutes; if it persists, tell an admin."
+    return "Check the details above and try again; if it persists, ask an admin."
+
+
+def explain(error: ProviderError) -> list[str]:
+    """Lines a person reads: what went wrong (the provider's code and message), the details, then what to do."""
+    lines: list[str] = []
+    if error.user_title or error.user_message:
+        lines.append(": ".join(part for part in (error.user_title, error.user_message) if part))
+    lines.append(f"{error.provider} `{error.code}` · {error.message}")
+    for name, text in error.field_errors.items():
+        if text and text != error.message:
+            lines.append(f"• `{name}`: {text}")
+    support = []
+    if error.subcode is not None:
+        support.append(f"subcode {error.subcode}")
+    if error.trace_id:
+        support.append(f"trace ID `{error.trace_id}`")
+    if error.http_status is not None and error.provider == "Meta":
+        support.append(f"HTTP {error.http_status}")
+    if support:
+        lines.append("For support: " + ", ".join(support))
+    lines.append(f"Next: {next_step(error)}")
+    return lines

@@ -1,0 +1,134 @@
+"""From a modal's state to the provider's request model, or to errors keyed by block_id in a person's words."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from bot.kaleyra import (
+    AddPhoneNumberRequest,
+    AddWhatsAppNumberRequest,
+    Category,
+    UpdatePhoneNumberRequest,
+    category_from_words,
+)
+from bot.meta import AddPhoneNumbersRequest
+from bot.phone import Phone, PhoneError, parse_phone
+
+OTP_SEPARATORS = re.compile(r"[\s-]")
+M = TypeVar("M", bound=BaseModel)
+
+
+class FormErrors(Exception):
+    """block_id → what the person should fix; becomes `response_action: errors`."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(", ".join(errors))
+        self.errors = errors
+
+
+def values_of(state: dict[str, Any]) -> dict[str, str | None]:
+    """`view.state.values` as block_id → the one value its element holds (text, selected option, …)."""
+    values: dict[str, str | None] = {}
+    for block_id, actions in state.get("values", {}).items():
+        for element in actions.values():
+            option = element.get("selected_option")
+            raw = option.get("value") if option else element.get("value")
+            values[block_id] = raw.strip() if isinstance(raw, str) and raw.strip() else None
+    return values
+
+
+def _phone(values: dict[str, str | None], block_id: str, errors: dict[str, str]) -> Phone | None:
+    try:
+        return parse_phone(values.get(block_id) or "")
+    except PhoneError as error:
+        errors[block_id] = str(error)
+        return None
+
+
+def _build(model: type[M], fields: dict[str, Any], errors: dict[str, str],
+           blocks: dict[str, str] | None = None) -> M:
+    """Validate `fields` into `model`; `blocks` renames request fields to the block that holds them."""
+    try:
+        built = model.model_validate(fields)
+    except ValidationError as error:
+        for item in error.errors(include_url=False):
+            field = str(item["loc"][0])
+            errors.setdefault((blocks or {}).get(field, field), _in_words(item))
+    if errors:
+        raise FormErrors(errors)
+    return built
+
+
+def _in_words(item: Any) -> str:
+    kind, context = item["type"], item.get("ctx", {})
+    if kind == "string_too_long":
+        length = len(item["input"]) if isinstance(item.get("input"), str) else 0
+        return f"Keep this to {context['max_length']} characters or fewer (it has {length})."
+    if kind in ("missing", "string_too_short"):
+        return "This is required."
+    if kind.startswith("url"):
+        return "Enter a full web address starting with https://, like https://example.com/path."
+    if kind == "value_error" and "email" in str(item.get("msg", "")).lower():
+        return "Enter an email address like ops@example.com."
+    if kind in ("enum", "literal_error"):
+        return "Pick one of the options."
+    return "This value is not accepted here."
+
+
+def add_v2_request(values: dict[str, str | None]) -> AddPhoneNumberRequest:
+    errors: dict[str, str] = {}
+    phone = _phone(values, "phone_number", errors)
+    fields = {
+        "phone_number": phone.national if phone else "0000",
+        "country_code": phone.country_code if phone else "+0",
+        "name": values.get("name") or "",
+        "verification_type": values.get("verification_type") or "",
+    }
+    return _build(AddPhoneNumberRequest, fields, errors, {"country_code": "phone_number"})
+
+
+def add_v1_request(values: dict[str, str | None]) -> AddWhatsAppNumberRequest:
+    errors: dict[str, str] = {}
+    phone = _phone(values, "wa_number", errors)
+    category = values.get("business_category")
+    if category is not None:
+        known = category_from_words(category) or (category in Category.__members__ and Category[category])
+        if not known:
+            errors["business_category"] = "Pick one of the 17 categories in the list."
+        else:
+            category = known.words
+    fields = {**values, "wa_number": phone.e164 if phone else "+000000", "business_category": category,
+              "display_name": values.get("display_name") or ""}
+    fields.pop("account", None)
+    return _build(AddWhatsAppNumberRequest, fields, errors)
+
+
+def add_meta_request(values: dict[str, str | None]) -> AddPhoneNumbersRequest:
+    errors: dict[str, str] = {}
+    phone = _phone(values, "phone_number", errors)
+    return _build(AddPhoneNumbersRequest, {"phone_number": phone.e164 if phone else "+000000"}, errors)
+
+
+def otp_of(values: dict[str, str | None]) -> str:
+    """The six digits of `123456`, `123-456` or `123 456`."""
+    digits = OTP_SEPARATORS.sub("", values.get("otp") or "")
+    if not re.fullmatch(r"\d{6}", digits):
+        raise FormErrors({"otp": "Enter the six-digit code from the SMS or voice call, like 123456 or 123-456."})
+    return digits
+
+
+def phone_number_id_of(values: dict[str, str | None]) -> str:
+    value = values.get("id") or ""
+    if not re.fullmatch(r"[0-9A-Za-z_-]{1,64}", value):
+        raise FormErrors({"id": "Enter the phone number ID Kaleyra returned when the number was added (digits)."})
+    return value
+
+
+def update_request(values: dict[str, str | None], e164: str) -> UpdatePhoneNumberRequest:
+    fields: dict[str, Any] = {name: value for name, value in values.items() if value is not None}
+    fields.pop("account", None)
+    fields["phone_number"] = e164
+    return _build(UpdatePhoneNumberRequest, fields, {})

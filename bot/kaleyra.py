@@ -1,0 +1,252 @@
+"""The async Kaleyra adapter: one pydantic model per documented request, one envelope, one error type."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+import re
+from typing import Annotated, Any, Literal
+
+import aiohttp
+import yarl
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, HttpUrl, SecretStr, TypeAdapter, ValidationError, field_validator
+
+from bot.accounts import KaleyraAccount
+from bot.errors import ProviderError
+
+
+class Category(StrEnum):
+    """The 17 business categories: v2 update codes, with the words Kaleyra v1 and people use."""
+
+    AUTOMOTIVE = "AUTOMOTIVE"
+    BEAUTY_SPA_SALON = "BEAUTY_SPA_SALON"
+    CLOTHING_APPAREL = "CLOTHING_APPAREL"
+    EDUCATION = "EDUCATION"
+    ENTERTAINMENT = "ENTERTAINMENT"
+    EVENT_PLANNING_SERVICE = "EVENT_PLANNING_SERVICE"
+    FINANCE_AND_BANKING = "FINANCE_AND_BANKING"
+    FOOD_GROCERY = "FOOD_GROCERY"
+    PUBLIC_SERVICE = "PUBLIC_SERVICE"
+    HOTEL_LODGING = "HOTEL_LODGING"
+    MEDICAL_HEALTH = "MEDICAL_HEALTH"
+    NON_PROFIT = "NON_PROFIT"
+    PROFESSIONAL_SERVICES = "PROFESSIONAL_SERVICES"
+    SHOPPING_RETAIL = "SHOPPING_RETAIL"
+    TRAVEL_TRANSPORTATION = "TRAVEL_TRANSPORTATION"
+    RESTAURANT = "RESTAURANT"
+    OTHER = "OTHER"
+
+    @property
+    def words(self) -> str:
+        return CATEGORY_WORDS[self]
+
+
+CATEGORY_WORDS: dict[Category, str] = dict(
+    zip(
+        Category,
+        [
+            "Automotive", "Beauty, Spa, and Salon", "Clothing and Apparel", "Education", "Entertainment",
+            "Event Planning and Service", "Finance and Banking", "Food and Grocery", "Public Service",
+            "Hotel and Lodging", "Medical and Health", "Non-profit", "Professional Services",
+            "Shopping and Retail", "Travel and Transportation", "Restaurant", "Other",
+        ],
+        strict=True,
+    )
+)
+
+
+def category_from_words(text: str) -> Category | None:
+    """The v1 document matches categories case-insensitively on their words; so do we."""
+    wanted = text.strip().casefold()
+    return next((c for c, words in CATEGORY_WORDS.items() if words.casefold() == wanted), None)
+
+
+_HTTP_URL = TypeAdapter(HttpUrl)
+
+
+def _web_address(text: str) -> str:
+    """Checked as an http(s) URL, but sent as typed (pydantic's HttpUrl would add a trailing slash)."""
+    _HTTP_URL.validate_python(text)
+    return text
+
+
+WebUrl = Annotated[str, AfterValidator(_web_address)]
+
+
+# Requests, named after the documents' operations; field names are the API's.
+class AddPhoneNumberRequest(BaseModel):
+    phone_number: str = Field(pattern=r"^\d{4,17}$")
+    name: str = Field(min_length=1, max_length=255)
+    verification_type: Literal["SMS", "VOICE"]
+    country_code: str = Field(pattern=r"^\+\d{1,4}$")
+
+
+class VerifyPhoneNumberRequest(BaseModel):
+    id: str = Field(min_length=1)
+    phone_number: str = Field(pattern=r"^\+\d{6,18}$")
+    otp: SecretStr
+
+    @field_validator("otp")
+    @classmethod
+    def _six_digits(cls, otp: SecretStr) -> SecretStr:
+        if not re.fullmatch(r"\d{6}", otp.get_secret_value()):
+            raise ValueError("the OTP is six digits")
+        return otp
+
+
+class RetryOtpRequest(BaseModel):
+    id: str = Field(min_length=1)
+    phone_number: str = Field(pattern=r"^\+\d{6,18}$")
+
+
+class UpdatePhoneNumberRequest(BaseModel):
+    phone_number: str = Field(pattern=r"^\+\d{6,18}$")
+    address: str | None = Field(default=None, max_length=256)
+    description: str | None = Field(default=None, max_length=256)
+    incoming_url: WebUrl | None = None
+    category: Category | None = None
+    email: EmailStr | None = None
+    about: str | None = Field(default=None, max_length=139)
+    callback_profile_id: str | None = None
+    outgoing_callback_profile_id: str | None = None
+
+
+class AddWhatsAppNumberRequest(BaseModel):
+    """Kaleyra v1 add; empty optional fields are left out of the body (an empty display_image is an error)."""
+
+    display_name: str = Field(min_length=1)
+    wa_number: str = Field(pattern=r"^\+\d{6,18}$")
+    address: str | None = None
+    incoming_url: WebUrl | None = None
+    display_image: WebUrl | None = None
+    business_description: str | None = None
+    business_category: str | None = None
+    contact_email: EmailStr | None = None
+    website: WebUrl | None = None
+
+
+class KaleyraResponse(BaseModel):
+    """The envelope every documented answer shares; `data` is a string, number, list or object."""
+
+    model_config = ConfigDict(extra="allow")
+
+    code: str | None = None
+    message: str | None = None
+    data: Any = None
+    error: dict[str, Any] | None = None
+
+
+class WhatsAppNumberRecord(BaseModel):
+    """One item of v1 add's `data`: the created record."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: int | str
+    phone_number: str | None = None
+    name: str | None = None
+    status: int | str | None = None
+
+
+V2_SUCCESS = "WA200"
+V1_SUCCESS = "I102"
+GENERIC_ERROR_KEYS = {"error", "body", "payload"}
+
+
+def error_of(envelope: KaleyraResponse, http_status: int) -> ProviderError:
+    """Turn a failure envelope (v2's field → message, or v1's nested `{code, parameter, message}`) into one error."""
+    error = envelope.error or {}
+    nested = error.get("error") if isinstance(error.get("error"), dict) else error if "parameter" in error else None
+    field_errors: dict[str, str] = {}
+    code, message = envelope.code, envelope.message
+    if nested is not None:
+        parameters = [p.strip() for p in str(nested.get("parameter", "")).split(",") if p.strip()]
+        text = str(nested.get("message", ""))
+        parts = [p.strip() for p in text.split(".,")] if len(parameters) > 1 else [text]
+        if len(parts) != len(parameters):
+            parts = [text] * len(parameters)
+        field_errors = dict(zip(parameters, parts, strict=True))
+        detail = f"{nested.get('code')}: {text}" if code and nested.get("code") else text
+        code = code or str(nested.get("code") or "")
+        message = f"{message} ({detail})" if message else text
+    else:
+        field_errors = {k: str(v) for k, v in error.items() if isinstance(v, str) and k not in GENERIC_ERROR_KEYS}
+        if not message:
+            message = "; ".join(str(v) for v in error.values() if isinstance(v, str))
+    code = code or f"HTTP {http_status}"
+    return ProviderError(
+        provider="Kaleyra",
+        code=code,
+        message=message or "no message",
+        field_errors=field_errors,
+        http_status=http_status,
+        retryable=code == "WA500" and "try again" in (message or "").lower(),
+    )
+
+
+class KaleyraClient:
+    """Calls Kaleyra for one account at a time over the process's one aiohttp session."""
+
+    def __init__(self, session: aiohttp.ClientSession, timeout: aiohttp.ClientTimeout | None = None) -> None:
+        self._session = session
+        self._timeout = timeout or aiohttp.ClientTimeout(total=20, connect=5)
+
+    async def add_phone_number(self, account: KaleyraAccount, request: AddPhoneNumberRequest) -> str:
+        """v2 add; returns the phone number ID Kaleyra assigned."""
+        envelope = await self._call(account, "POST", _v2(account, "add"), request.model_dump(), V2_SUCCESS)
+        return str(envelope.data)
+
+    async def verify_phone_number(self, account: KaleyraAccount, request: VerifyPhoneNumberRequest) -> str:
+        payload = {**request.model_dump(exclude={"otp"}), "otp": request.otp.get_secret_value()}
+        envelope = await self._call(account, "POST", _v2(account, "verify"), payload, V2_SUCCESS)
+        return str(envelope.data)
+
+    async def retry_otp(self, account: KaleyraAccount, request: RetryOtpRequest) -> None:
+        await self._call(account, "POST", _v2(account, "retry_otp"), request.model_dump(), V2_SUCCESS)
+
+    async def update_phone_number(self, account: KaleyraAccount, request: UpdatePhoneNumberRequest) -> None:
+        """v2 update, for v1 and v2 numbers alike; only the fields with a value are sent."""
+        payload = request.model_dump(mode="json", exclude_none=True)
+        await self._call(account, "PUT", _v2(account, "update"), payload, V2_SUCCESS)
+
+    async def add_whatsapp_number(
+        self, account: KaleyraAccount, request: AddWhatsAppNumberRequest
+    ) -> WhatsAppNumberRecord:
+        """v1 add; returns the created record."""
+        url = f"{account.v1_url}/v1/{account.sid}/whatsapp/number"
+        payload = request.model_dump(mode="json", exclude_none=True)
+        envelope = await self._call(account, "POST", url, payload, V1_SUCCESS)
+        records = envelope.data if isinstance(envelope.data, list) else [envelope.data]
+        try:
+            return WhatsAppNumberRecord.model_validate(records[0])
+        except (ValidationError, IndexError):
+            raise ProviderError("Kaleyra", V1_SUCCESS, "success without the created record", http_status=200) from None
+
+    async def _call(
+        self, account: KaleyraAccount, method: str, url: str, payload: dict[str, Any], success: str
+    ) -> KaleyraResponse:
+        headers = {"api-key": account.api_key.get_secret_value(), "Content-Type": "application/json"}
+        try:
+            async with self._session.request(
+                method, url, json=payload, headers=headers, timeout=self._timeout
+            ) as response:
+                status, text = response.status, await response.text()
+        except TimeoutError:
+            total = self._timeout.total
+            raise ProviderError("Kaleyra", "TIMEOUT", f"no answer within {total:g} s", retryable=True) from None
+        except aiohttp.ClientError as error:
+            host = yarl.URL(url).host
+            message = f"could not reach {host} ({type(error).__name__})"
+            raise ProviderError("Kaleyra", "NETWORK", message, retryable=True) from None
+        try:
+            envelope = KaleyraResponse.model_validate_json(text)
+        except ValidationError:
+            message = f"answered HTTP {status} without its JSON envelope"
+            raise ProviderError("Kaleyra", f"HTTP {status}", message, http_status=status, retryable=status >= 500) from None
+        if envelope.code != success:
+            raise error_of(envelope, status)
+        return envelope
+
+
+def _v2(account: KaleyraAccount, operation: str) -> str:
+    return f"{account.v2_url}/v2/{account.sid}/whatsapp/{account.waba_id}/number/{operation}"
+
+

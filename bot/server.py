@@ -1,0 +1,109 @@
+"""Wiring and serving: settings → accounts, store, adapters, Slack app; HTTP mode (with /healthz) or Socket Mode."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+import handlers
+from bot.accounts import KaleyraAccount, MetaAccount, accounts_from
+from bot.kaleyra import KaleyraClient
+from bot.meta import MetaClient
+from bot.notifier import SlackThreads
+from bot.onboarding import Onboarding
+from bot.settings import Settings
+from bot.store import Store
+from handlers.authorize import Gate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Bot:
+    """Everything one process runs; `close()` releases it."""
+
+    settings: Settings
+    accounts: dict[str, KaleyraAccount | MetaAccount]
+    store: Store
+    session: aiohttp.ClientSession
+    onboarding: Onboarding
+    app: AsyncApp
+
+    async def close(self) -> None:
+        await self.session.close()
+        await self.store.close()
+
+
+async def build(settings: Settings, meta_backoff_seconds: float = 0.5) -> Bot:
+    accounts = accounts_from(settings)
+    store = Store(settings.database_url)
+    await store.create_tables()
+    session = aiohttp.ClientSession()
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+    )
+    signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False)
+    onboarding = Onboarding(
+        store=store,
+        accounts=accounts,
+        kaleyra=KaleyraClient(session),
+        meta=MetaClient(session, backoff_seconds=meta_backoff_seconds),
+        threads=SlackThreads(client, store, accounts),
+        resend_cooldown=timedelta(seconds=settings.wa_bot_resend_cooldown_seconds),
+    )
+    gate = Gate(settings.allowed_users, settings.allowed_usergroups, client)
+    if gate.open:
+        log.warning("WA_BOT_ALLOWED_USERS and WA_BOT_ALLOWED_USERGROUPS are unset: every member of the workspace "
+                    "may add, verify and update numbers")
+    handlers.register(app, onboarding, gate)
+    return Bot(settings, accounts, store, session, onboarding, app)
+
+
+def web_app(bot: Bot) -> web.Application:
+    """Bolt's aiohttp app on POST /slack/events, plus GET /healthz."""
+    application: web.Application = bot.app.web_app(path="/slack/events")
+
+    async def healthz(_: web.Request) -> web.Response:
+        try:
+            await bot.store.ping()
+        except Exception as error:
+            return web.json_response({"ok": False, "store": type(error).__name__}, status=503)
+        return web.json_response({"ok": True, "store": "reachable", "accounts": len(bot.accounts)})
+
+    application.router.add_get("/healthz", healthz)
+    return application
+
+
+async def serve(settings: Settings) -> None:
+    bot = await build(settings)
+    try:
+        recovered = await bot.onboarding.recover()
+        if recovered:
+            log.warning("%d operations were interrupted by the last stop; their threads say so", recovered)
+        if settings.slack_app_token is not None:
+            handler = AsyncSocketModeHandler(bot.app, settings.slack_app_token.get_secret_value())
+            await handler.connect_async()
+            log.info("wa-bot is connected in Socket Mode")
+            await asyncio.Event().wait()
+        runner = web.AppRunner(web_app(bot))
+        await runner.setup()
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        log.info("wa-bot listens on http://%s:%d/slack/events", settings.host, settings.port)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+    finally:
+        await bot.close()

@@ -1,0 +1,107 @@
+"""The bot's settings, read from the environment and `.env`, and the one place that reports them wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Region = Literal["in", "sg", "eu", "na"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class Settings(BaseSettings):
+    """Every variable of the contract's Settings table, plus the accounts file and the resend cool-down."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    slack_bot_token: SecretStr
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = Field(default="https://slack.com/api/", pattern=r"^https?://")
+    host: str = "0.0.0.0"
+    port: int = Field(default=3000, ge=1, le=65535)
+
+    kaleyra_sid: str | None = None
+    kaleyra_api_key: SecretStr | None = None
+    kaleyra_region: Region = "in"
+    kaleyra_waba_id: str | None = None
+    kaleyra_api_version: Literal["v1", "v2"] = "v2"
+    kaleyra_base_url: str | None = Field(default=None, pattern=r"^https?://")
+
+    meta_access_token: SecretStr | None = None
+    meta_business_id: str | None = None
+    meta_api_version: str = Field(default="v23.0", pattern=r"^v\d+\.\d+$")
+    meta_graph_url: str = Field(default="https://graph.facebook.com", pattern=r"^https?://")
+
+    database_url: str = "sqlite+aiosqlite:///wa-bot.db"
+    wa_bot_allowed_users: str | None = None
+    wa_bot_allowed_usergroups: str | None = None
+    wa_bot_accounts_file: Path | None = None
+    wa_bot_resend_cooldown_seconds: int = Field(default=60, ge=0)
+    log_level: LogLevel = "INFO"
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, token: SecretStr) -> SecretStr:
+        if not token.get_secret_value().startswith(("xoxb-", "xoxp-")):
+            raise ValueError("not a bot token")
+        return token
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, token: SecretStr | None) -> SecretStr | None:
+        if token is not None and not token.get_secret_value().startswith("xapp-"):
+            raise ValueError("not an app-level token")
+        return token
+
+    @model_validator(mode="after")
+    def _http_mode_needs_a_signing_secret(self) -> Settings:
+        if self.slack_app_token is None and not self.slack_signing_secret:
+            raise ValueError("SLACK_SIGNING_SECRET: required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)")
+        return self
+
+    @property
+    def allowed_users(self) -> frozenset[str]:
+        return _ids(self.wa_bot_allowed_users)
+
+    @property
+    def allowed_usergroups(self) -> frozenset[str]:
+        return _ids(self.wa_bot_allowed_usergroups)
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+
+def _ids(text: str | None) -> frozenset[str]:
+    return frozenset(part.strip() for part in (text or "").split(",") if part.strip())
+
+
+EXPECTED = {
+    "slack_bot_token": "required: the bot token, starting with xoxb-",
+    "slack_app_token": "an app-level token starting with xapp- (or unset for HTTP mode)",
+    "slack_api_url": "a URL starting with http:// or https://",
+    "port": "a port number from 1 to 65535",
+    "kaleyra_region": "one of in, sg, eu, na",
+    "kaleyra_api_version": "v1 or v2",
+    "kaleyra_base_url": "a URL starting with http:// or https://",
+    "meta_api_version": "a Graph API version like v23.0",
+    "meta_graph_url": "a URL starting with http:// or https://",
+    "wa_bot_resend_cooldown_seconds": "a whole number of seconds, 0 or more",
+    "log_level": "one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+}
+
+
+def problems_of(error: ValidationError) -> list[str]:
+    """One line per problem, naming the variable and what is expected, never the value that was given."""
+    lines = []
+    for item in error.errors(include_input=False, include_url=False):
+        field = str(item["loc"][0]) if item["loc"] else ""
+        if not field:
+            lines.append(str(item["msg"]).removeprefix("Value error, "))
+            continue
+        lines.append(f"{field.upper()}: {EXPECTED.get(field, 'malformed (' + item['msg'] + ')')}")
+    return lines

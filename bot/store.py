@@ -1,0 +1,187 @@
+"""The store: every number the bot knows and every operation on it (SQLAlchemy 2 async, SQLite or PostgreSQL).
+
+Never an API key, a token or an OTP: operations keep what a person typed minus the OTP, and what the
+provider answered.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    """Naive UTC, stored the same way by SQLite and PostgreSQL."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class NumberState(StrEnum):
+    ADDING = "adding"
+    AWAITING_OTP = "awaiting_otp"
+    VERIFIED = "verified"
+    ADDED = "added"  # v1 and Meta adds: no OTP step in this bot
+    KNOWN = "known"  # first seen through an update of a number added outside the bot
+    FAILED = "failed"
+
+
+class Outcome(StrEnum):
+    PENDING = "pending"
+    OK = "ok"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON}
+
+
+class Number(Base):
+    __tablename__ = "numbers"
+    __table_args__ = (UniqueConstraint("account", "e164"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    e164: Mapped[str] = mapped_column(String(20), index=True)
+    phone_number_id: Mapped[str | None] = mapped_column(String(64))
+    display_name: Mapped[str | None] = mapped_column(Text)
+    verification_type: Mapped[str | None] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(16))
+    profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    channel_id: Mapped[str | None] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    otp_requested_at: Mapped[datetime | None]
+
+
+class Operation(Base):
+    __tablename__ = "operations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number_id: Mapped[int] = mapped_column(ForeignKey("numbers.id"), index=True)
+    user_id: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(16))
+    request: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    outcome: Mapped[str] = mapped_column(String(16), default=Outcome.PENDING)
+    provider_code: Mapped[str | None] = mapped_column(String(32))
+    provider_message: Mapped[str | None] = mapped_column(Text)
+    response: Mapped[dict[str, Any] | None]
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class Store:
+    """One small interface over SQLite and PostgreSQL; returned rows are plain, detached objects."""
+
+    def __init__(self, url: str) -> None:
+        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def create_tables(self) -> None:
+        async with self.engine.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def start_number(
+        self, *, account: str, e164: str, user_id: str, channel_id: str, display_name: str | None = None,
+        verification_type: str | None = None, state: NumberState = NumberState.ADDING,
+    ) -> Number:
+        """The number's row, created or reused (a number keeps one row and one thread per account)."""
+        async with self._sessions.begin() as session:
+            number = await session.scalar(select(Number).where(Number.account == account, Number.e164 == e164))
+            if number is None:
+                number = Number(account=account, e164=e164, created_by=user_id, channel_id=channel_id,
+                                state=state, profile={})
+                session.add(number)
+            number.state = state
+            number.display_name = display_name or number.display_name
+            number.verification_type = verification_type or number.verification_type
+        return number
+
+    async def number(self, number_id: int) -> Number | None:
+        async with self._sessions() as session:
+            return await session.get(Number, number_id)
+
+    async def numbers_with(self, e164: str) -> list[Number]:
+        async with self._sessions() as session:
+            return list(await session.scalars(select(Number).where(Number.e164 == e164).order_by(Number.id)))
+
+    async def numbers(self, limit: int) -> tuple[list[Number], int]:
+        """The most recently changed numbers, and how many there are in all."""
+        async with self._sessions() as session:
+            rows = await session.scalars(select(Number).order_by(Number.updated_at.desc(), Number.id.desc()).limit(limit))
+            total = await session.scalar(select(func.count()).select_from(Number))
+            return list(rows), int(total or 0)
+
+    async def change(self, number_id: int, **changes: Any) -> Number:
+        async with self._sessions.begin() as session:
+            number = await session.get(Number, number_id)
+            if number is None:
+                raise LookupError(f"no number {number_id}")
+            for name, value in changes.items():
+                setattr(number, name, value)
+        return number
+
+    async def begin(self, number_id: int, user_id: str, action: str, request: dict[str, Any]) -> int:
+        """Record an operation before the provider is called, so a crash leaves a trace."""
+        async with self._sessions.begin() as session:
+            operation = Operation(number_id=number_id, user_id=user_id, action=action, request=request)
+            session.add(operation)
+            await session.flush()
+            return operation.id
+
+    async def finish(
+        self, operation_id: int, outcome: Outcome, *, code: str | None = None, message: str | None = None,
+        response: dict[str, Any] | None = None,
+    ) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Operation).where(Operation.id == operation_id).values(
+                    outcome=outcome, provider_code=code, provider_message=message, response=response,
+                    finished_at=utcnow(),
+                )
+            )
+
+    async def history(self, number_id: int, limit: int = 20) -> list[Operation]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(Operation).where(Operation.number_id == number_id)
+                .order_by(Operation.requested_at.desc(), Operation.id.desc()).limit(limit)
+            )
+            return list(rows)
+
+    async def interrupt_stale(self, older_than: timedelta) -> list[Operation]:
+        """Operations left pending by a crash or restart: mark them interrupted and return them."""
+        threshold = utcnow() - older_than
+        async with self._sessions.begin() as session:
+            stale = list(await session.scalars(
+                select(Operation).where(Operation.outcome == Outcome.PENDING, Operation.requested_at < threshold)
+            ))
+            for operation in stale:
+                operation.outcome = Outcome.INTERRUPTED
+                operation.finished_at = utcnow()
+        return stale
+
+    async def claim_otp_request(self, number_id: int, cooldown: timedelta) -> bool:
+        """True for the one caller that may ask for a code now; a double click or a second replica gets False."""
+        now = utcnow()
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(Number)
+                .where(Number.id == number_id,
+                       or_(Number.otp_requested_at.is_(None), Number.otp_requested_at <= now - cooldown))
+                .values(otp_requested_at=now)
+            )
+            return bool(getattr(result, "rowcount", 0) == 1)

@@ -1,0 +1,294 @@
+"""Every modal and message the bot shows, built with slack_sdk's typed Block Kit models, within Slack's limits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    EmailInputElement,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    PlainTextObject,
+    RadioButtonsElement,
+    SectionBlock,
+    StaticSelectElement,
+    UrlInputElement,
+)
+from slack_sdk.models.views import View
+
+from bot.accounts import KaleyraAccount, MetaAccount
+from bot.kaleyra import Category
+from bot.store import Number, NumberState, Operation
+
+SECTION_LIMIT = 3000
+STATE_WORDS = {
+    NumberState.ADDING: "Adding…",
+    NumberState.AWAITING_OTP: "Awaiting OTP",
+    NumberState.VERIFIED: "Verified :white_check_mark:",
+    NumberState.ADDED: "Added :white_check_mark:",
+    NumberState.KNOWN: "Known (added outside wa-bot)",
+    NumberState.FAILED: "Failed :x:",
+}
+USAGE = {
+    "/wa-add": "`/wa-add [number] [display name]` opens the add form, e.g. `/wa-add +91 98765 43210 Acme Support`.",
+    "/wa-verify": "`/wa-verify <number>` opens the OTP form for a number, e.g. `/wa-verify +91 98765 43210`.",
+    "/wa-update": "`/wa-update <number>` opens the business profile form, e.g. `/wa-update +91 98765 43210`.",
+    "/wa-numbers": "`/wa-numbers` lists the numbers wa-bot knows; `/wa-numbers <number>` shows one number's history.",
+}
+
+Account = KaleyraAccount | MetaAccount
+
+
+def state_words(state: str) -> str:
+    return STATE_WORDS.get(NumberState(state), state) if state in NumberState._value2member_map_ else state
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _text(text: str, limit: int = 150) -> PlainTextObject:
+    return PlainTextObject(text=_clip(text, limit), emoji=True)
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=_clip(text, SECTION_LIMIT)))
+
+
+def _option(value: str, label: str) -> Option:
+    return Option(value=value, text=_text(label, 75))
+
+
+def _modal(callback_id: str, title: str, blocks: Sequence[Block], metadata: dict[str, Any],
+           submit: str | None = None) -> dict[str, Any]:
+    view = View(
+        type="modal", callback_id=callback_id, title=_text(title, 24), close=_text("Cancel" if submit else "Close"),
+        submit=_text(submit, 24) if submit else None, blocks=list(blocks),
+        private_metadata=json.dumps(metadata, separators=(",", ":")),
+    )
+    return dict(view.to_dict())
+
+
+def _input(block_id: str, label: str, element: Any, *, optional: bool = False, hint: str | None = None) -> InputBlock:
+    return InputBlock(block_id=block_id, label=_text(label, 2000), element=element, optional=optional,
+                      hint=_text(hint, 2000) if hint else None)
+
+
+def _text_input(value: str | None = None, *, max_length: int | None = None, multiline: bool = False,
+                placeholder: str | None = None) -> PlainTextInputElement:
+    return PlainTextInputElement(action_id="value", initial_value=value or None, max_length=max_length,
+                                 multiline=multiline, placeholder=_text(placeholder) if placeholder else None)
+
+
+def _category_select(current: str | None) -> StaticSelectElement:
+    options = [_option(category.value, category.words) for category in Category]
+    chosen = next((o for o in options if o.value == current), None)
+    return StaticSelectElement(action_id="value", options=options, initial_option=chosen,
+                               placeholder=_text("Choose a category"))
+
+
+def _account_block(accounts: Sequence[Account], chosen: Account) -> InputBlock:
+    options = [_option(account.name, account.label) for account in accounts]
+    select = StaticSelectElement(action_id="account", options=options,
+                                 initial_option=next(o for o in options if o.value == chosen.name))
+    return InputBlock(block_id="account", label=_text("Account"), element=select, dispatch_action=True,
+                      hint=_text("The fields below follow the account's provider."))
+
+
+# Modals ---------------------------------------------------------------------------------------------------
+
+def add_modal(accounts: Sequence[Account], chosen: Account, metadata: dict[str, Any], number: str | None = None,
+              name: str | None = None) -> dict[str, Any]:
+    """The add form for `chosen`: Kaleyra v2, Kaleyra v1 or Meta fields; an `account` select when there are several."""
+    blocks: list[Block] = [_account_block(accounts, chosen)] if len(accounts) > 1 else []
+    example = "+91 98765 43210"
+    if isinstance(chosen, MetaAccount):
+        blocks += [
+            _section(f"Adds a pre-verified number to Meta business `{chosen.business_id}`."),
+            _input("phone_number", "Phone number", _text_input(number, max_length=32, placeholder=example),
+                   hint="With its country code; spaces, dashes and brackets are fine."),
+        ]
+    elif chosen.api_version == "v1":
+        blocks += [
+            _input("display_name", "Display name", _text_input(name, max_length=255)),
+            _input("wa_number", "WhatsApp number", _text_input(number, max_length=32, placeholder=example),
+                   hint="With its country code; spaces, dashes and brackets are fine."),
+            _input("address", "Address", _text_input(max_length=256), optional=True),
+            _input("incoming_url", "Incoming URL", UrlInputElement(action_id="value"), optional=True,
+                   hint="Where Kaleyra sends incoming messages for this number."),
+            _input("display_image", "Display image URL", UrlInputElement(action_id="value"), optional=True),
+            _input("business_description", "Business description", _text_input(max_length=256, multiline=True),
+                   optional=True),
+            _input("business_category", "Business category", _category_select(None), optional=True),
+            _input("contact_email", "Contact email", EmailInputElement(action_id="value"), optional=True),
+            _input("website", "Website", UrlInputElement(action_id="value"), optional=True),
+        ]
+    else:
+        verification = RadioButtonsElement(
+            action_id="value", options=[_option("SMS", "SMS"), _option("VOICE", "Voice call")],
+            initial_option=_option("SMS", "SMS"),
+        )
+        blocks += [
+            _input("phone_number", "Phone number", _text_input(number, max_length=32, placeholder=example),
+                   hint="With its country code; spaces, dashes and brackets are fine."),
+            _input("name", "Display name", _text_input(name, max_length=255)),
+            _input("verification_type", "Send the OTP by", verification),
+        ]
+    return _modal("wa_add", "Add a WhatsApp number", blocks, {**metadata, "account": chosen.name}, submit="Add")
+
+
+def otp_modal(e164: str, account: Account, metadata: dict[str, Any], *, ask_id: bool = False,
+              problem: Sequence[str] = ()) -> dict[str, Any]:
+    """The OTP form; `problem` shows why the last try failed, so the person can try again at once."""
+    blocks: list[Block] = [_section(f"Enter the six-digit code sent to *{e164}* ({account.label}).")]
+    if problem:
+        blocks.append(_section(":warning: " + "\n".join(problem)))
+    blocks.append(_input("otp", "OTP", _text_input(max_length=11, placeholder="123456"),
+                         hint="123456, 123-456 and 123 456 all work."))
+    if ask_id:
+        blocks.append(_input("id", "Phone number ID", _text_input(max_length=64),
+                             hint="wa-bot has no record of this number: give the ID Kaleyra returned when it was added."))
+    return _modal("wa_verify", "Enter the OTP", blocks, metadata, submit="Verify")
+
+
+def update_modal(e164: str, account: KaleyraAccount, profile: dict[str, Any], metadata: dict[str, Any]) -> dict[str, Any]:
+    """The profile form, pre-filled with what the bot last set; only fields that apply to the account's version."""
+    def text(block_id: str, label: str, limit: int | None, multiline: bool = False) -> InputBlock:
+        return _input(block_id, label, _text_input(profile.get(block_id), max_length=limit, multiline=multiline),
+                      optional=True)
+
+    def url(block_id: str, label: str, hint: str) -> InputBlock:
+        return _input(block_id, label, UrlInputElement(action_id="value", initial_value=profile.get(block_id)),
+                      optional=True, hint=hint)
+
+    blocks: list[Block] = [
+        _section(f"Business profile of *{e164}* ({account.label}). Only filled-in fields are sent."),
+        text("address", "Address", 256),
+        text("description", "Description", 256, multiline=True),
+    ]
+    if account.api_version == "v1":
+        blocks.append(url("incoming_url", "Incoming URL", "Applies to v1 numbers: where incoming messages go."))
+    blocks += [
+        _input("category", "Category", _category_select(profile.get("category")), optional=True),
+        _input("email", "Email", EmailInputElement(action_id="value", initial_value=profile.get("email")),
+               optional=True),
+        text("about", "About", 139),
+    ]
+    if account.api_version == "v2":
+        blocks.append(text("callback_profile_id", "Callback profile ID (incoming)", 64))
+    blocks.append(text("outgoing_callback_profile_id", "Outgoing callback profile ID", 64))
+    return _modal("wa_update", "Update business profile", blocks, metadata, submit="Update")
+
+
+def notice_modal(title: str, lines: Sequence[str]) -> dict[str, Any]:
+    """A modal with only words: "Verifying…", "Verified", "Not allowed"."""
+    return _modal("wa_notice", title, [_section("\n".join(lines))], {})
+
+
+# Messages -------------------------------------------------------------------------------------------------
+
+def _thread_link(channel_id: str | None, thread_ts: str | None) -> str:
+    if not channel_id or not thread_ts:
+        return ""
+    return f" · <https://slack.com/archives/{channel_id}/p{thread_ts.replace('.', '')}|thread>"
+
+
+def _when(moment: datetime) -> str:
+    epoch = int(moment.timestamp()) if moment.tzinfo else int((moment - datetime(1970, 1, 1)).total_seconds())
+    return f"<!date^{epoch}^{{date_short}} {{time}}|{moment:%Y-%m-%d %H:%M} UTC>"
+
+
+def parent_message(number: Number, account: Account) -> tuple[str, list[dict[str, Any]]]:
+    """The thread's first message: the number, the account, who asked, the current state."""
+    name = f" · {number.display_name}" if number.display_name else ""
+    lines = [
+        f"*{number.e164}*{name}",
+        f"Account: {account.label}",
+        f"State: *{state_words(number.state)}*",
+        f"Asked by <@{number.created_by}>",
+    ]
+    if number.phone_number_id:
+        lines.insert(2, f"Phone number ID: `{number.phone_number_id}`")
+    text = f"{number.e164}: {state_words(number.state)}"
+    blocks = [_section("\n".join(lines)), ContextBlock(elements=[MarkdownTextObject(
+        text="Every step for this number is recorded in this thread.")])]
+    return text, [block.to_dict() for block in blocks]
+
+
+def thread_reply(summary: str, lines: Sequence[str], number_id: int | None = None,
+                 offer_otp: bool = False, offer_resend: bool = False) -> tuple[str, list[dict[str, Any]]]:
+    """One result in a number's thread, with the Enter OTP (and Resend code) buttons while a code is awaited."""
+    blocks: list[Block] = [_section("\n".join([f"*{summary}*", *lines]))]
+    buttons: list[ButtonElement] = []
+    if offer_otp and number_id is not None:
+        buttons.append(ButtonElement(text=_text("Enter OTP", 75), action_id="enter_otp", value=str(number_id),
+                                     style="primary"))
+    if offer_resend and number_id is not None:
+        buttons.append(ButtonElement(text=_text("Resend code", 75), action_id="resend_otp", value=str(number_id)))
+    if buttons:
+        blocks.append(ActionsBlock(block_id="otp_actions", elements=buttons))
+    return _clip(summary, 3000), [block.to_dict() for block in blocks]
+
+
+def numbers_list(numbers: Sequence[Number], total: int, labels: dict[str, str]) -> list[dict[str, Any]]:
+    """The ephemeral list of numbers and their states."""
+    blocks: list[Block] = [HeaderBlock(text=_text(f"WhatsApp numbers ({total})"))]
+    if not numbers:
+        blocks.append(_section("wa-bot knows no numbers yet. Add one with `/wa-add`."))
+    lines = [
+        f"• *{n.e164}*{' · ' + n.display_name if n.display_name else ''} · {labels.get(n.account, n.account)}"
+        f" · {state_words(n.state)}{_thread_link(n.channel_id, n.thread_ts)}"
+        for n in numbers
+    ]
+    blocks += _chunked(lines)
+    if total > len(numbers):
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(
+            text=f"Showing the {len(numbers)} most recently changed of {total}. `/wa-numbers <number>` shows one.")]))
+    return [block.to_dict() for block in blocks]
+
+
+def history(number: Number, label: str, operations: Sequence[Operation]) -> list[dict[str, Any]]:
+    """One number's state and its operations, newest first."""
+    blocks: list[Block] = [
+        HeaderBlock(text=_text(f"{number.e164}: {state_words(number.state)}")),
+        _section(f"Account: {label}" + (f"\nPhone number ID: `{number.phone_number_id}`" if number.phone_number_id
+                                        else "") + _thread_link(number.channel_id, number.thread_ts)),
+    ]
+    lines = []
+    for operation in operations:
+        code = f" · `{operation.provider_code}`" if operation.provider_code else ""
+        message = f" {_clip(operation.provider_message, 200)}" if operation.provider_message else ""
+        lines.append(f"• {_when(operation.requested_at)} · {operation.action} by <@{operation.user_id}>"
+                     f" · {operation.outcome}{code}{message}")
+    blocks += _chunked(lines or ["No operations recorded."])
+    return [block.to_dict() for block in blocks]
+
+
+def _chunked(lines: Sequence[str]) -> list[Block]:
+    """Lines packed into as few sections as Slack's 3000-character limit allows (at most 45 blocks)."""
+    sections: list[Block] = []
+    current = ""
+    for line in lines:
+        line = _clip(line, SECTION_LIMIT)
+        if current and len(current) + 1 + len(line) > SECTION_LIMIT:
+            sections.append(_section(current))
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current:
+        sections.append(_section(current))
+    return sections[:45]
+
+
+def usage(command: str, problem: str | None = None) -> str:
+    lines = [f":warning: {problem}"] if problem else []
+    return "\n".join([*lines, USAGE[command]])

@@ -1,0 +1,56 @@
+"""The buttons and selects: Enter OTP, Resend code, and the add modal's account select."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import forms, views
+from bot.onboarding import Onboarding, Requester
+from bot.store import NumberState
+from handlers.payloads import ModalContext
+
+
+def register(app: AsyncApp, onboarding: Onboarding) -> None:
+    accounts = onboarding.accounts
+
+    def requester_of(body: dict[str, Any]) -> Requester:
+        channel = (body.get("channel") or {}).get("id") or body["user"]["id"]
+        return Requester(user_id=body["user"]["id"], channel_id=channel, response_url=body.get("response_url"))
+
+    @app.action("account")
+    async def switch_account(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                             client: AsyncWebClient) -> None:
+        """Switching the account swaps the add modal's fields for what that provider needs."""
+        await ack()
+        view = body["view"]
+        chosen = accounts.get(action["selected_option"]["value"])
+        if chosen is None:
+            return
+        typed = forms.values_of(view["state"])
+        number = typed.get("phone_number") or typed.get("wa_number")
+        name = typed.get("name") or typed.get("display_name")
+        context = ModalContext.of(view).dump()
+        new_view = views.add_modal(list(accounts.values()), chosen, context, number=number, name=name)
+        await client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
+
+    @app.action("enter_otp")
+    async def enter_otp(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        requester = requester_of(body)
+        number = await onboarding.store.number(int(action["value"]))
+        if number is None or number.state != NumberState.AWAITING_OTP:
+            state = "unknown to wa-bot" if number is None else f"{views.state_words(number.state).lower()}"
+            await onboarding.threads.tell(requester, f"No code is awaited: the number is {state}.")
+            return
+        context = ModalContext(channel=requester.channel_id, response_url=requester.response_url, number_id=number.id)
+        await client.views_open(trigger_id=body["trigger_id"],
+                                view=views.otp_modal(number.e164, accounts[number.account], context.dump()))
+
+    @app.action("resend_otp")
+    async def resend_otp(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        await onboarding.resend(int(action["value"]), requester_of(body))

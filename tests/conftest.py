@@ -1,0 +1,178 @@
+"""Shared scenario fixtures: the stand-ins, the real bot on loopback, and a person driving it through signed requests."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+from aiohttp import web
+from standins import KaleyraStandIn, MetaStandIn, SlackStandIn
+
+from bot.server import Bot, build, web_app
+from bot.settings import Settings
+
+SIGNING_SECRET = "test-signing-secret-0123456789"
+SID = "HXAP16XXXXXX97IN"
+WABA_ID = "766XXXXXXXXXX"
+OPERATOR = "U0OPS"
+CHANNEL = "C0OPS"
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[SlackStandIn]:
+    async with SlackStandIn(usergroups={"S0OPS": ["U0GROUP"]}) as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+async def kaleyra() -> AsyncIterator[KaleyraStandIn]:
+    async with KaleyraStandIn() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+async def meta() -> AsyncIterator[MetaStandIn]:
+    async with MetaStandIn() as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def settings_for(
+    slack: SlackStandIn, kaleyra: KaleyraStandIn, tmp_path: Path
+) -> Callable[..., Settings]:
+    """Settings as an operator would set them, pointed at the stand-ins; keyword arguments override."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "slack_bot_token": "xoxb-test-token",
+            "slack_signing_secret": SIGNING_SECRET,
+            "slack_api_url": slack.api_url,
+            "kaleyra_sid": SID,
+            "kaleyra_api_key": "test-kaleyra-key",
+            "kaleyra_waba_id": WABA_ID,
+            "kaleyra_base_url": kaleyra.base_url,
+            "database_url": f"sqlite+aiosqlite:///{tmp_path / 'wa-bot.db'}",
+            **overrides,
+        }
+        return Settings(_env_file=None, **{k: v for k, v in values.items() if v is not None})  # type: ignore[call-arg]
+
+    return make
+
+
+class Person:
+    """Someone in Slack: types commands, fills modals, clicks buttons. Every request is signed as Slack signs it."""
+
+    def __init__(self, url: str, slack: SlackStandIn, bot: Bot, user_id: str = OPERATOR, channel: str = CHANNEL) -> None:
+        self.url = url
+        self.slack = slack
+        self.bot = bot
+        self.user_id = user_id
+        self.channel = channel
+
+    def as_user(self, user_id: str) -> Person:
+        return Person(self.url, self.slack, self.bot, user_id, self.channel)
+
+    async def post(self, body: str, content_type: str, secret: str = SIGNING_SECRET) -> tuple[int, Any]:
+        timestamp = str(int(time.time()))
+        base = f"v0:{timestamp}:{body}".encode()
+        signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+        headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp,
+                   "X-Slack-Signature": signature}
+        async with aiohttp.ClientSession() as session, session.post(self.url, data=body, headers=headers) as response:
+            text = await response.text()
+            try:
+                return response.status, json.loads(text) if text else None
+            except json.JSONDecodeError:
+                return response.status, text
+
+    async def command(self, command: str, text: str = "") -> tuple[int, Any]:
+        form = {
+            "command": command, "text": text, "user_id": self.user_id, "user_name": "ops", "team_id": "T0TEST",
+            "channel_id": self.channel, "channel_name": "wa-ops", "trigger_id": f"trigger-{uuid.uuid4().hex[:8]}",
+            "response_url": self.slack.response_url("cmd"), "api_app_id": "A0TEST",
+        }
+        return await self.post(urlencode(form), "application/x-www-form-urlencoded")
+
+    async def interact(self, payload: dict[str, Any]) -> tuple[int, Any]:
+        payload = {"team": {"id": "T0TEST"}, "user": {"id": self.user_id}, "api_app_id": "A0TEST", **payload}
+        return await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+    async def opened_view(self, callback_id: str) -> dict[str, Any]:
+        """The latest view with `callback_id` that the bot opened, as Slack holds it now (with its id)."""
+        await self.slack.wait_for("views.open", lambda call: call.args["view"].get("callback_id") == callback_id)
+        view_id, view = [(i, v) for i, v in self.slack.views.items() if v.get("callback_id") == callback_id][-1]
+        return {**view, "id": view_id}
+
+    async def submit(self, view: dict[str, Any], values: dict[str, str | None]) -> tuple[int, Any]:
+        """Fill `view`'s input blocks with `values` (by block_id) and submit it."""
+        view = {**view, "state": {"values": state_of(view, values)}}
+        return await self.interact({"type": "view_submission", "view": view, "trigger_id": "trigger-submit"})
+
+    async def click(self, message_blocks: list[dict[str, Any]], action_id: str, channel: str | None = None,
+                    message_ts: str = "1700000000.000100") -> tuple[int, Any]:
+        """Click the button `action_id` found in a message's blocks."""
+        button = next(e for b in message_blocks if b["type"] == "actions" for e in b["elements"]
+                      if e["action_id"] == action_id)
+        return await self.interact({
+            "type": "block_actions", "trigger_id": f"trigger-{uuid.uuid4().hex[:8]}",
+            "channel": {"id": channel or self.channel}, "container": {"type": "message", "message_ts": message_ts},
+            "response_url": self.slack.response_url("button"),
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "otp_actions",
+                         "value": button["value"], "action_ts": str(time.time())}],
+        })
+
+
+def state_of(view: dict[str, Any], values: dict[str, str | None]) -> dict[str, Any]:
+    """view.state.values as Slack sends them: every input block, filled or empty."""
+    state: dict[str, Any] = {}
+    for block in view["blocks"]:
+        if block["type"] != "input":
+            continue
+        element = block["element"]
+        value = values.get(block["block_id"])
+        if element["type"] in ("static_select", "radio_buttons"):
+            if value is None and block["block_id"] not in values:
+                chosen = element.get("initial_option")
+            else:
+                chosen = next((o for o in element["options"] if o["value"] == value), None)
+                if value is not None and chosen is None:  # a forged value, not among the options
+                    chosen = {"value": value, "text": {"type": "plain_text", "text": value}}
+            entry = {"type": element["type"], "selected_option": chosen}
+        else:
+            if block["block_id"] not in values:
+                value = element.get("initial_value")
+            entry = {"type": element["type"], "value": value}
+        state[block["block_id"]] = {element["action_id"]: entry}
+    return state
+
+
+@asynccontextmanager
+async def running(settings: Settings, slack: SlackStandIn) -> AsyncIterator[Person]:
+    """The real bot, built from `settings`, serving HTTP on a loopback port."""
+    bot = await build(settings, meta_backoff_seconds=0.01)
+    runner = web.AppRunner(web_app(bot))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield Person(f"http://127.0.0.1:{port}/slack/events", slack, bot)
+    finally:
+        await runner.cleanup()
+        await bot.close()
+
+
+@pytest.fixture
+async def person(settings_for: Callable[..., Settings], slack: SlackStandIn) -> AsyncIterator[Person]:
+    async with running(settings_for(), slack) as driver:
+        yield driver
