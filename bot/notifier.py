@@ -80,8 +80,8 @@ class SlackThreads:
         """Ephemerally: through the command's response_url, else in the channel, else by DM."""
         if requester.response_url:
             try:
-                sent = await AsyncWebhookClient(requester.response_url).send(
-                    body={"response_type": "ephemeral", "replace_original": False, "text": text})
+                sent = await AsyncWebhookClient(requester.response_url).send_dict(
+                    {"response_type": "ephemeral", "replace_original": False, "text": text})
                 if sent.status_code == 200:
                     return
             except Exception as error:

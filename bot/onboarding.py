@@ -88,7 +88,7 @@ class Onboarding:
         self.threads = threads
         self.resend_cooldown = resend_cooldown
 
-    async def add(self, account_name: str, request: AddRequest, requester: Requester) -> None:
+    async def add(self, account_name: str, request: AddRequest, requester: Requester) -> ProviderError | None:
         """Record the request, open the thread, call the provider, record and report what it said."""
         account = self.accounts[account_name]
         if isinstance(request, AddPhoneNumberRequest):
@@ -100,8 +100,8 @@ class Onboarding:
         number = await self.store.start_number(account=account.name, e164=e164, user_id=requester.user_id,
                                                channel_id=requester.channel_id, display_name=name,
                                                verification_type=via)
-        await self._run(number, requester, "add", request.model_dump(mode="json", exclude_none=True),
-                        lambda number: self._add(account, request, number), failed_state=NumberState.FAILED)
+        return await self._run(number, requester, "add", request.model_dump(mode="json", exclude_none=True),
+                               lambda number: self._add(account, request, number), failed_state=NumberState.FAILED)
 
     async def _add(self, account: Account, request: AddRequest, number: Number) -> tuple[Event, dict[str, Any]]:
         if isinstance(account, MetaAccount):
@@ -240,8 +240,11 @@ class Onboarding:
         self, number: Number, requester: Requester, action: str, request: dict[str, Any],
         call: Callable[[Number], Awaitable[tuple[Event, dict[str, Any]]]],
         failed_state: NumberState | None = None, awaiting_code: bool = False,
-    ) -> None:
-        """The shape of every operation: record → thread → provider → record → report. No failure is silent."""
+    ) -> ProviderError | None:
+        """The shape of every operation: record → thread → provider → record → report. No failure is silent.
+
+        Returns the provider's refusal, if any, for a caller that can show it where the person typed.
+        """
         operation_id = await self.store.begin(number.id, requester.user_id, action, request)
         try:
             number = await self.threads.open(number, requester)
@@ -255,7 +258,7 @@ class Onboarding:
             event = Event(Kind.FAILED, action, requester.user_id, error=error,
                           awaiting_code=awaiting_code and number.state == NumberState.AWAITING_OTP)
             await self.threads.post(number, event, requester)
-            return
+            return error
         except Exception as error:
             log.exception("%s of number %s failed inside wa-bot", action, number.id)
             await self.store.finish(operation_id, Outcome.FAILED, code="BOT_ERROR", message=type(error).__name__)
@@ -264,7 +267,8 @@ class Onboarding:
             await self.threads.tell(requester, f":x: wa-bot hit an internal error ({type(error).__name__}) during the "
                                                f"{action} of {number.e164}. What you entered is kept in its history "
                                                "(`/wa-numbers <number>`); try again, and tell an admin if it persists.")
-            return
+            return None
         await self.store.finish(operation_id, Outcome.OK, code=response.pop("code", None), response=response)
         event.user_id = requester.user_id
         await self.threads.post(await self._number(number.id), event, requester)
+        return None

@@ -107,43 +107,62 @@ def _account_block(accounts: Sequence[Account], chosen: Account) -> InputBlock:
 
 # Modals ---------------------------------------------------------------------------------------------------
 
-def add_modal(accounts: Sequence[Account], chosen: Account, metadata: dict[str, Any], number: str | None = None,
-              name: str | None = None) -> dict[str, Any]:
-    """The add form for `chosen`: Kaleyra v2, Kaleyra v1 or Meta fields; an `account` select when there are several."""
-    blocks: list[Block] = [_account_block(accounts, chosen)] if len(accounts) > 1 else []
+def add_modal(accounts: Sequence[Account], chosen: Account, metadata: dict[str, Any],
+              values: dict[str, str | None] | None = None, problems: dict[str, str] | None = None) -> dict[str, Any]:
+    """The add form for `chosen` (Kaleyra v2, Kaleyra v1 or Meta fields), pre-filled with `values`.
+
+    An `account` select leads when there are several accounts; `problems` (block_id → words) are shown under
+    their fields when a provider sent the form back.
+    """
+    values, problems = values or {}, problems or {}
     example = "+91 98765 43210"
+    number_hint = "With its country code; spaces, dashes and brackets are fine."
+
+    def text(block_id: str, label: str, limit: int, optional: bool = False, multiline: bool = False,
+             hint: str | None = None, placeholder: str | None = None) -> InputBlock:
+        element = _text_input(values.get(block_id), max_length=limit, multiline=multiline, placeholder=placeholder)
+        return _input(block_id, label, element, optional=optional, hint=hint)
+
+    def url(block_id: str, label: str, hint: str | None = None) -> InputBlock:
+        element = UrlInputElement(action_id="value", initial_value=values.get(block_id))
+        return _input(block_id, label, element, optional=True, hint=hint)
+
+    fields: list[InputBlock]
     if isinstance(chosen, MetaAccount):
-        blocks += [
-            _section(f"Adds a pre-verified number to Meta business `{chosen.business_id}`."),
-            _input("phone_number", "Phone number", _text_input(number, max_length=32, placeholder=example),
-                   hint="With its country code; spaces, dashes and brackets are fine."),
-        ]
+        intro = [_section(f"Adds a pre-verified number to Meta business `{chosen.business_id}`.")]
+        fields = [text("phone_number", "Phone number", 32, hint=number_hint, placeholder=example)]
     elif chosen.api_version == "v1":
-        blocks += [
-            _input("display_name", "Display name", _text_input(name, max_length=255)),
-            _input("wa_number", "WhatsApp number", _text_input(number, max_length=32, placeholder=example),
-                   hint="With its country code; spaces, dashes and brackets are fine."),
-            _input("address", "Address", _text_input(max_length=256), optional=True),
-            _input("incoming_url", "Incoming URL", UrlInputElement(action_id="value"), optional=True,
-                   hint="Where Kaleyra sends incoming messages for this number."),
-            _input("display_image", "Display image URL", UrlInputElement(action_id="value"), optional=True),
-            _input("business_description", "Business description", _text_input(max_length=256, multiline=True),
+        intro = []
+        fields = [
+            text("display_name", "Display name", 255),
+            text("wa_number", "WhatsApp number", 32, hint=number_hint, placeholder=example),
+            text("address", "Address", 256, optional=True),
+            url("incoming_url", "Incoming URL", "Where Kaleyra sends incoming messages for this number."),
+            url("display_image", "Display image URL"),
+            text("business_description", "Business description", 256, optional=True, multiline=True),
+            _input("business_category", "Business category", _category_select(values.get("business_category")),
                    optional=True),
-            _input("business_category", "Business category", _category_select(None), optional=True),
-            _input("contact_email", "Contact email", EmailInputElement(action_id="value"), optional=True),
-            _input("website", "Website", UrlInputElement(action_id="value"), optional=True),
+            _input("contact_email", "Contact email",
+                   EmailInputElement(action_id="value", initial_value=values.get("contact_email")), optional=True),
+            url("website", "Website"),
         ]
     else:
-        verification = RadioButtonsElement(
-            action_id="value", options=[_option("SMS", "SMS"), _option("VOICE", "Voice call")],
-            initial_option=_option("SMS", "SMS"),
-        )
-        blocks += [
-            _input("phone_number", "Phone number", _text_input(number, max_length=32, placeholder=example),
-                   hint="With its country code; spaces, dashes and brackets are fine."),
-            _input("name", "Display name", _text_input(name, max_length=255)),
+        intro = []
+        chosen_way = values.get("verification_type") or "SMS"
+        ways = [_option("SMS", "SMS"), _option("VOICE", "Voice call")]
+        verification = RadioButtonsElement(action_id="value", options=ways,
+                                           initial_option=next(o for o in ways if o.value == chosen_way))
+        fields = [
+            text("phone_number", "Phone number", 32, hint=number_hint, placeholder=example),
+            text("name", "Display name", 255),
             _input("verification_type", "Send the OTP by", verification),
         ]
+    blocks: list[Block] = [_account_block(accounts, chosen)] if len(accounts) > 1 else []
+    blocks += intro
+    for field in fields:
+        blocks.append(field)
+        if field.block_id in problems:
+            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f":warning: {problems[field.block_id]}")]))
     return _modal("wa_add", "Add a WhatsApp number", blocks, {**metadata, "account": chosen.name}, submit="Add")
 
 

@@ -33,8 +33,9 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
         typed = forms.values_of(view["state"])
         number = typed.get("phone_number") or typed.get("wa_number")
         name = typed.get("name") or typed.get("display_name")
+        carried = {"phone_number": number, "wa_number": number, "name": name, "display_name": name}
         context = ModalContext.of(view).dump()
-        new_view = views.add_modal(list(accounts.values()), chosen, context, number=number, name=name)
+        new_view = views.add_modal(list(accounts.values()), chosen, context, carried)
         await client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
 
     @app.action("enter_otp")

@@ -38,7 +38,8 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
             await ack(response_type="ephemeral", text=views.usage("/wa-add", problem))
             return
         await ack()
-        view = views.add_modal(accounts, accounts[0], context_of(command), number=typed or None, name=name)
+        carried = {"phone_number": typed or None, "wa_number": typed or None, "name": name, "display_name": name}
+        view = views.add_modal(accounts, accounts[0], context_of(command), carried)
         await client.views_open(trigger_id=command["trigger_id"], view=view)
 
     async def number_from(ack: AsyncAck, command: dict[str, Any]) -> str | None:
@@ -68,15 +69,16 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
         if number is None and not kaleyra_accounts:
             await ack(response_type="ephemeral", text="No Kaleyra account is configured, so there is nothing to verify.")
             return
-        if number is not None and number.state == NumberState.VERIFIED:
-            await ack(response_type="ephemeral", text=f"{e164} is already verified.")
+        if number is not None and number.state in (NumberState.VERIFIED, NumberState.ADDED):
+            await ack(response_type="ephemeral", text=f"{e164} is {views.state_words(number.state)}: "
+                                                      "there is no code to enter.")
             return
         await ack()
         if number is not None and number.phone_number_id:
             account: KaleyraAccount | MetaAccount = onboarding.accounts[number.account]
             view = views.otp_modal(e164, account, context_of(command, number_id=number.id))
         else:
-            account = number and onboarding.accounts[number.account] or kaleyra_accounts[0]
+            account = onboarding.accounts[number.account] if number else kaleyra_accounts[0]
             view = views.otp_modal(e164, account, context_of(command, account=account.name, e164=e164), ask_id=True)
         await client.views_open(trigger_id=command["trigger_id"], view=view)
 

@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import forms, views
 from bot.accounts import KaleyraAccount, MetaAccount
 from bot.errors import explain
+from bot.kaleyra import AddWhatsAppNumberRequest
 from bot.onboarding import AddRequest, Onboarding
 from handlers.payloads import ModalContext
 
@@ -27,7 +28,7 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
         return accounts[name] if name in accounts else next(iter(accounts.values()))
 
     @app.view("wa_add")
-    async def wa_add(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def wa_add(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
         context = ModalContext.of(view)
         values = forms.values_of(view["state"])
         account = account_of(values, context)
@@ -42,8 +43,26 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
         except forms.FormErrors as error:
             await ack(response_action="errors", errors=error.errors)
             return
-        await ack()
-        await onboarding.add(account.name, request, context.requester(body["user"]["id"]))
+        requester = context.requester(body["user"]["id"])
+        if not isinstance(request, AddWhatsAppNumberRequest):
+            await ack()
+            await onboarding.add(account.name, request, requester)
+            return
+        # v1 answers with field errors (E947/E413, E962): keep the form open to show them where they were typed.
+        await ack(response_action="update", view=views.notice_modal("Adding…", ["Asking Kaleyra to add the number…"]))
+        refusal = await onboarding.add(account.name, request, requester)
+        form_fields = {b["block_id"] for b in view["blocks"] if b["type"] == "input"}
+        problems = {k: v for k, v in (refusal.field_errors if refusal else {}).items() if k in form_fields}
+        if problems:
+            next_view = views.add_modal(list(accounts.values()), account, context.dump(), values, problems)
+        elif refusal:
+            next_view = views.notice_modal("Not added", explain(refusal))
+        else:
+            next_view = views.notice_modal("Added", [":white_check_mark: The number's thread has the record."])
+        try:
+            await client.views_update(view_id=view["id"], view=next_view)
+        except SlackApiError as error:
+            log.info("could not update the add modal: %s", error.response.get("error"))
 
     @app.view("wa_verify")
     async def wa_verify(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
