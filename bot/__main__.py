@@ -20,11 +20,17 @@ def main() -> None:
         _stop(problems_of(error))
     except AccountsError as error:
         _stop(error.problems)
-    secrets = [s.get_secret_value() for s in (settings.slack_bot_token, settings.slack_signing_secret,
-                                               settings.slack_app_token) if s]
+    secrets = [
+        s.get_secret_value()
+        for s in (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token)
+        if s
+    ]
     for account in accounts.values():
-        secrets.append(account.api_key.get_secret_value() if hasattr(account, "api_key")
-                       else account.access_token.get_secret_value())
+        secrets.append(
+            account.api_key.get_secret_value()
+            if hasattr(account, "api_key")
+            else account.access_token.get_secret_value()
+        )
     logs.configure(settings.log_level, secrets)
     from bot.server import serve
 

@@ -81,14 +81,21 @@ def accounts_from(settings: Settings) -> dict[str, KaleyraAccount | MetaAccount]
     """The environment's accounts (named `kaleyra` and `meta`) and the accounts file's, by name."""
     accounts: dict[str, KaleyraAccount | MetaAccount] = {}
     problems: list[str] = []
-    kaleyra = {"KALEYRA_SID": settings.kaleyra_sid, "KALEYRA_API_KEY": settings.kaleyra_api_key,
-               "KALEYRA_WABA_ID": settings.kaleyra_waba_id}
+    kaleyra = {
+        "KALEYRA_SID": settings.kaleyra_sid,
+        "KALEYRA_API_KEY": settings.kaleyra_api_key,
+        "KALEYRA_WABA_ID": settings.kaleyra_waba_id,
+    }
     if all(kaleyra.values()):
         assert settings.kaleyra_sid and settings.kaleyra_api_key and settings.kaleyra_waba_id
         accounts["kaleyra"] = KaleyraAccount(
-            name="kaleyra", sid=settings.kaleyra_sid, api_key=settings.kaleyra_api_key,
-            waba_id=settings.kaleyra_waba_id, region=settings.kaleyra_region,
-            api_version=settings.kaleyra_api_version, base_url=settings.kaleyra_base_url,
+            name="kaleyra",
+            sid=settings.kaleyra_sid,
+            api_key=settings.kaleyra_api_key,
+            waba_id=settings.kaleyra_waba_id,
+            region=settings.kaleyra_region,
+            api_version=settings.kaleyra_api_version,
+            base_url=settings.kaleyra_base_url,
         )
     elif any(kaleyra.values()):
         missing = ", ".join(name for name, value in kaleyra.items() if not value)
@@ -97,8 +104,11 @@ def accounts_from(settings: Settings) -> dict[str, KaleyraAccount | MetaAccount]
     if all(meta.values()):
         assert settings.meta_access_token and settings.meta_business_id
         accounts["meta"] = MetaAccount(
-            name="meta", business_id=settings.meta_business_id, access_token=settings.meta_access_token,
-            api_version=settings.meta_api_version, graph_url=settings.meta_graph_url,
+            name="meta",
+            business_id=settings.meta_business_id,
+            access_token=settings.meta_access_token,
+            api_version=settings.meta_api_version,
+            graph_url=settings.meta_graph_url,
         )
     elif any(meta.values()):
         missing = ", ".join(name for name, value in meta.items() if not value)
@@ -107,7 +117,9 @@ def accounts_from(settings: Settings) -> dict[str, KaleyraAccount | MetaAccount]
         try:
             for account in load_accounts_file(settings.wa_bot_accounts_file):
                 if account.name in accounts:
-                    problems.append(f"{settings.wa_bot_accounts_file}: account name {account.name!r} is used twice")
+                    problems.append(
+                        f"{settings.wa_bot_accounts_file}: account name {account.name!r} is used twice"
+                    )
                 accounts[account.name] = account
         except AccountsError as error:
             problems.extend(error.problems)
@@ -144,7 +156,9 @@ def load_accounts_file(path: Path) -> list[KaleyraAccount | MetaAccount]:
             problems.append(f"{where}: account {name!r} must be a mapping of fields")
             continue
         lines = {str(k.value): k.start_mark.line + 1 for k, _ in value_node.value}
-        fields = {str(k.value): yaml.SafeLoader(yaml.serialize(v)).get_single_data() for k, v in value_node.value}
+        fields = {
+            str(k.value): yaml.SafeLoader(yaml.serialize(v)).get_single_data() for k, v in value_node.value
+        }
         fields["name"] = name
         unset: set[str] = set()
         for secret in ("api_key", "access_token"):
@@ -153,7 +167,9 @@ def load_accounts_file(path: Path) -> list[KaleyraAccount | MetaAccount]:
                 continue
             value = os.environ.get(str(variable))
             if not value:
-                problems.append(f"{path}:{lines[secret + '_env']}: {name}.{secret}_env: variable {variable} is not set")
+                problems.append(
+                    f"{path}:{lines[secret + '_env']}: {name}.{secret}_env: variable {variable} is not set"
+                )
                 unset.add(secret)
                 continue
             fields[secret] = value

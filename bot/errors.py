@@ -30,14 +30,38 @@ ADMIN_KALEYRA = "Ask an admin to check this account's Kaleyra SID and API key (K
 # (code, words in the message) → next step; the first match wins, "" matches any message.
 NEXT_STEPS: list[tuple[str, str, str]] = [
     ("RBC001", "", ADMIN_KALEYRA),
-    ("WA401", "", "Ask an admin to check the WABA ID of this account (KALEYRA_WABA_ID or the accounts file)."),
-    ("WA400", "already exists", "The number is already on this WABA: look it up with `/wa-numbers <number>`, or add another number."),
-    ("WA400", "payload format", "Kaleyra did not accept the shape of the request: please report this to the wa-bot maintainers with this thread's link."),
+    (
+        "WA401",
+        "",
+        "Ask an admin to check the WABA ID of this account (KALEYRA_WABA_ID or the accounts file).",
+    ),
+    (
+        "WA400",
+        "already exists",
+        "The number is already on this WABA: look it up with `/wa-numbers <number>`, or add another number.",
+    ),
+    (
+        "WA400",
+        "payload format",
+        "Kaleyra did not accept the shape of the request: please report this to the wa-bot maintainers with this thread's link.",
+    ),
     ("WA400", "'required' tag", "A required field was missing: fill in every field and try again."),
     ("WA400", "exceeds 255", "Shorten the display name to 255 characters and try again."),
-    ("WA400", "otp format", "Enter the six-digit code from the SMS or voice call again (Enter OTP button), or ask for a new code."),
-    ("WA400", "invalid phone number", "Kaleyra does not know this number under that phone number ID: check both with `/wa-numbers <number>`."),
-    ("WA400", "valid phone_number", "Kaleyra found no such number: check it has its country code, and that it was added to this WABA."),
+    (
+        "WA400",
+        "otp format",
+        "Enter the six-digit code from the SMS or voice call again (Enter OTP button), or ask for a new code.",
+    ),
+    (
+        "WA400",
+        "invalid phone number",
+        "Kaleyra does not know this number under that phone number ID: check both with `/wa-numbers <number>`.",
+    ),
+    (
+        "WA400",
+        "valid phone_number",
+        "Kaleyra found no such number: check it has its country code, and that it was added to this WABA.",
+    ),
     ("WA400", "email", "Correct the email address and submit the update again."),
     ("WA400", "character limit", "Shorten that field and submit the update again."),
     ("WA400", "catregory", "Pick a category from the list and submit again."),
@@ -48,8 +72,16 @@ NEXT_STEPS: list[tuple[str, str, str]] = [
     ("E947", "", "Correct the fields named above and add the number again."),
     ("E413", "", "Correct the fields named above and add the number again."),
     ("E962", "", "Give a full image URL for the display image, or leave the field empty."),
-    ("TIMEOUT", "", "The provider may or may not have done it: check `/wa-numbers <number>` before trying again."),
-    ("NETWORK", "", "The provider could not be reached: try again in a few minutes; if it persists, tell an admin."),
+    (
+        "TIMEOUT",
+        "",
+        "The provider may or may not have done it: check `/wa-numbers <number>` before trying again.",
+    ),
+    (
+        "NETWORK",
+        "",
+        "The provider could not be reached: try again in a few minutes; if it persists, tell an admin.",
+    ),
 ]
 
 META_NEXT_STEPS: dict[int, str] = {

@@ -48,8 +48,9 @@ def _phone(values: dict[str, str | None], block_id: str, errors: dict[str, str])
         return None
 
 
-def _build(model: type[M], fields: dict[str, Any], errors: dict[str, str],
-           blocks: dict[str, str] | None = None) -> M:
+def _build(
+    model: type[M], fields: dict[str, Any], errors: dict[str, str], blocks: dict[str, str] | None = None
+) -> M:
     """Validate `fields` into `model`; `blocks` renames request fields to the block that holds them."""
     try:
         built = model.model_validate(fields)
@@ -100,8 +101,12 @@ def add_v1_request(values: dict[str, str | None]) -> AddWhatsAppNumberRequest:
             errors["business_category"] = "Pick one of the 17 categories in the list."
         else:
             category = known.words
-    fields = {**values, "wa_number": phone.e164 if phone else "+000000", "business_category": category,
-              "display_name": values.get("display_name") or ""}
+    fields = {
+        **values,
+        "wa_number": phone.e164 if phone else "+000000",
+        "business_category": category,
+        "display_name": values.get("display_name") or "",
+    }
     fields.pop("account", None)
     return _build(AddWhatsAppNumberRequest, fields, errors)
 
@@ -116,14 +121,18 @@ def otp_of(values: dict[str, str | None]) -> str:
     """The six digits of `123456`, `123-456` or `123 456`."""
     digits = OTP_SEPARATORS.sub("", values.get("otp") or "")
     if not re.fullmatch(r"\d{6}", digits):
-        raise FormErrors({"otp": "Enter the six-digit code from the SMS or voice call, like 123456 or 123-456."})
+        raise FormErrors(
+            {"otp": "Enter the six-digit code from the SMS or voice call, like 123456 or 123-456."}
+        )
     return digits
 
 
 def phone_number_id_of(values: dict[str, str | None]) -> str:
     value = values.get("id") or ""
     if not re.fullmatch(r"[0-9A-Za-z_-]{1,64}", value):
-        raise FormErrors({"id": "Enter the phone number ID Kaleyra returned when the number was added (digits)."})
+        raise FormErrors(
+            {"id": "Enter the phone number ID Kaleyra returned when the number was added (digits)."}
+        )
     return value
 
 

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 import re
+from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import aiohttp
 import yarl
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, HttpUrl, SecretStr, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    HttpUrl,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 from bot.accounts import KaleyraAccount
 from bot.errors import ProviderError
@@ -44,10 +55,23 @@ CATEGORY_WORDS: dict[Category, str] = dict(
     zip(
         Category,
         [
-            "Automotive", "Beauty, Spa, and Salon", "Clothing and Apparel", "Education", "Entertainment",
-            "Event Planning and Service", "Finance and Banking", "Food and Grocery", "Public Service",
-            "Hotel and Lodging", "Medical and Health", "Non-profit", "Professional Services",
-            "Shopping and Retail", "Travel and Transportation", "Restaurant", "Other",
+            "Automotive",
+            "Beauty, Spa, and Salon",
+            "Clothing and Apparel",
+            "Education",
+            "Entertainment",
+            "Event Planning and Service",
+            "Finance and Banking",
+            "Food and Grocery",
+            "Public Service",
+            "Hotel and Lodging",
+            "Medical and Health",
+            "Non-profit",
+            "Professional Services",
+            "Shopping and Retail",
+            "Travel and Transportation",
+            "Restaurant",
+            "Other",
         ],
         strict=True,
     )
@@ -154,7 +178,13 @@ GENERIC_ERROR_KEYS = {"error", "body", "payload"}
 def error_of(envelope: KaleyraResponse, http_status: int) -> ProviderError:
     """Turn a failure envelope (v2's field → message, or v1's nested `{code, parameter, message}`) into one error."""
     error = envelope.error or {}
-    nested = error.get("error") if isinstance(error.get("error"), dict) else error if "parameter" in error else None
+    nested = (
+        error.get("error")
+        if isinstance(error.get("error"), dict)
+        else error
+        if "parameter" in error
+        else None
+    )
     field_errors: dict[str, str] = {}
     code, message = envelope.code, envelope.message
     if nested is not None:
@@ -168,7 +198,9 @@ def error_of(envelope: KaleyraResponse, http_status: int) -> ProviderError:
         code = code or str(nested.get("code") or "")
         message = f"{message} ({detail})" if message else text
     else:
-        field_errors = {k: str(v) for k, v in error.items() if isinstance(v, str) and k not in GENERIC_ERROR_KEYS}
+        field_errors = {
+            k: str(v) for k, v in error.items() if isinstance(v, str) and k not in GENERIC_ERROR_KEYS
+        }
         if not message:
             message = "; ".join(str(v) for v in error.values() if isinstance(v, str))
     code = code or f"HTTP {http_status}"
@@ -218,7 +250,9 @@ class KaleyraClient:
         try:
             return WhatsAppNumberRecord.model_validate(records[0])
         except (ValidationError, IndexError):
-            raise ProviderError("Kaleyra", V1_SUCCESS, "success without the created record", http_status=200) from None
+            raise ProviderError(
+                "Kaleyra", V1_SUCCESS, "success without the created record", http_status=200
+            ) from None
 
     async def _call(
         self, account: KaleyraAccount, method: str, url: str, payload: dict[str, Any], success: str
@@ -231,7 +265,9 @@ class KaleyraClient:
                 status, text = response.status, await response.text()
         except TimeoutError:
             total = self._timeout.total
-            raise ProviderError("Kaleyra", "TIMEOUT", f"no answer within {total:g} s", retryable=True) from None
+            raise ProviderError(
+                "Kaleyra", "TIMEOUT", f"no answer within {total:g} s", retryable=True
+            ) from None
         except aiohttp.ClientError as error:
             host = yarl.URL(url).host
             message = f"could not reach {host} ({type(error).__name__})"
@@ -240,7 +276,9 @@ class KaleyraClient:
             envelope = KaleyraResponse.model_validate_json(text)
         except ValidationError:
             message = f"answered HTTP {status} without its JSON envelope"
-            raise ProviderError("Kaleyra", f"HTTP {status}", message, http_status=status, retryable=status >= 500) from None
+            raise ProviderError(
+                "Kaleyra", f"HTTP {status}", message, http_status=status, retryable=status >= 500
+            ) from None
         if envelope.code != success:
             raise error_of(envelope, status)
         return envelope
@@ -248,5 +286,3 @@ class KaleyraClient:
 
 def _v2(account: KaleyraAccount, operation: str) -> str:
     return f"{account.v2_url}/v2/{account.sid}/whatsapp/{account.waba_id}/number/{operation}"
-
-

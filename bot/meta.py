@@ -60,7 +60,9 @@ class MetaClient:
         self._attempts = attempts
         self._backoff = backoff_seconds
 
-    async def add_phone_number(self, account: MetaAccount, request: AddPhoneNumbersRequest) -> AddPhoneNumbersResponse:
+    async def add_phone_number(
+        self, account: MetaAccount, request: AddPhoneNumbersRequest
+    ) -> AddPhoneNumbersResponse:
         """Add a pre-verified number to the business; 429 and transient errors are retried with jittered backoff."""
         url = f"{account.graph_url.rstrip('/')}/{account.api_version}/{account.business_id}/add_phone_numbers"
         retrying = AsyncRetrying(
@@ -77,25 +79,39 @@ class MetaClient:
     async def _post(self, account: MetaAccount, url: str, payload: dict[str, Any]) -> AddPhoneNumbersResponse:
         headers = {"Authorization": f"Bearer {account.access_token.get_secret_value()}"}
         try:
-            async with self._session.post(url, json=payload, headers=headers, timeout=self._timeout) as response:
+            async with self._session.post(
+                url, json=payload, headers=headers, timeout=self._timeout
+            ) as response:
                 status = response.status
                 text = await response.text()
         except TimeoutError:
             total = self._timeout.total
             raise ProviderError("Meta", "TIMEOUT", f"no answer within {total:g} s", retryable=True) from None
         except aiohttp.ClientError as error:
-            raise ProviderError("Meta", "NETWORK", f"could not reach the Graph API ({type(error).__name__})", retryable=True) from None
+            raise ProviderError(
+                "Meta", "NETWORK", f"could not reach the Graph API ({type(error).__name__})", retryable=True
+            ) from None
         if status == 200:
             try:
                 return AddPhoneNumbersResponse.model_validate_json(text)
             except ValidationError:
-                raise ProviderError("Meta", "NO_ID", "answered 200 without the new number's id", http_status=200) from None
+                raise ProviderError(
+                    "Meta", "NO_ID", "answered 200 without the new number's id", http_status=200
+                ) from None
         try:
             graph = GraphAPIError.model_validate_json(text).error
         except ValidationError:
             retryable = status == 429 or status >= 500
-            raise ProviderError("Meta", f"HTTP {status}", "answered without a Graph API error body", http_status=status, retryable=retryable) from None
-        retryable = status not in NEVER_RETRIED and (status == 429 or status >= 500 or bool(graph.is_transient))
+            raise ProviderError(
+                "Meta",
+                f"HTTP {status}",
+                "answered without a Graph API error body",
+                http_status=status,
+                retryable=retryable,
+            ) from None
+        retryable = status not in NEVER_RETRIED and (
+            status == 429 or status >= 500 or bool(graph.is_transient)
+        )
         raise ProviderError(
             provider="Meta",
             code=str(graph.code),

@@ -35,7 +35,9 @@ def describe(event: Event) -> tuple[str, list[str]]:
 
 
 class SlackThreads:
-    def __init__(self, client: AsyncWebClient, store: Store, accounts: dict[str, KaleyraAccount | MetaAccount]) -> None:
+    def __init__(
+        self, client: AsyncWebClient, store: Store, accounts: dict[str, KaleyraAccount | MetaAccount]
+    ) -> None:
         self.client = client
         self.store = store
         self.accounts = accounts
@@ -51,43 +53,59 @@ class SlackThreads:
         except SlackApiError as error:
             reason = error.response.get("error", "refused")
             posted = await self.client.chat_postMessage(channel=requester.user_id, text=text, blocks=blocks)
-            await self.tell(requester, f":warning: I can't post in <#{channel}> (`{reason}`): invite me with "
-                                       f"`/invite @wa-bot`. I've started the thread for {number.e164} in our DM "
-                                       "instead, and everything about it will go there.")
+            await self.tell(
+                requester,
+                f":warning: I can't post in <#{channel}> (`{reason}`): invite me with "
+                f"`/invite @wa-bot`. I've started the thread for {number.e164} in our DM "
+                "instead, and everything about it will go there.",
+            )
         return await self.store.change(number.id, channel_id=posted["channel"], thread_ts=posted["ts"])
 
     async def post(self, number: Number, event: Event, requester: Requester) -> None:
         """Reply in the thread and bring the parent message up to date; if the thread is gone, tell the person."""
         summary, lines = describe(event)
+        if not (number.channel_id and number.thread_ts):  # open() failed earlier: the person still hears
+            await self.tell(requester, "\n".join([f"{number.e164}: {summary}", *lines]))
+            return
         account = self.accounts[number.account]
         resend = event.awaiting_code and isinstance(account, KaleyraAccount) and account.api_version == "v2"
-        text, blocks = views.thread_reply(summary, lines, number.id, offer_otp=event.awaiting_code,
-                                          offer_resend=resend)
+        text, blocks = views.thread_reply(
+            summary, lines, number.id, offer_otp=event.awaiting_code, offer_resend=resend
+        )
         try:
-            await self.client.chat_postMessage(channel=number.channel_id, thread_ts=number.thread_ts, text=text,
-                                               blocks=blocks)
+            await self.client.chat_postMessage(
+                channel=number.channel_id, thread_ts=number.thread_ts, text=text, blocks=blocks
+            )
         except SlackApiError as error:
-            log.warning("could not reply in the thread of number %s: %s", number.id, error.response.get("error"))
+            log.warning(
+                "could not reply in the thread of number %s: %s", number.id, error.response.get("error")
+            )
             await self.tell(requester, "\n".join([f"{number.e164}: {summary}", *lines]))
         parent_text, parent_blocks = views.parent_message(number, account)
         try:
-            await self.client.chat_update(channel=number.channel_id, ts=number.thread_ts, text=parent_text,
-                                          blocks=parent_blocks)
+            await self.client.chat_update(
+                channel=number.channel_id, ts=number.thread_ts, text=parent_text, blocks=parent_blocks
+            )
         except SlackApiError as error:
-            log.warning("could not update the parent of number %s: %s", number.id, error.response.get("error"))
+            log.warning(
+                "could not update the parent of number %s: %s", number.id, error.response.get("error")
+            )
 
     async def tell(self, requester: Requester, text: str) -> None:
         """Ephemerally: through the command's response_url, else in the channel, else by DM."""
         if requester.response_url:
             try:
                 sent = await AsyncWebhookClient(requester.response_url).send_dict(
-                    {"response_type": "ephemeral", "replace_original": False, "text": text})
+                    {"response_type": "ephemeral", "replace_original": False, "text": text}
+                )
                 if sent.status_code == 200:
                     return
             except Exception as error:
                 log.warning("response_url refused a message: %s", type(error).__name__)
         try:
-            await self.client.chat_postEphemeral(channel=requester.channel_id, user=requester.user_id, text=text)
+            await self.client.chat_postEphemeral(
+                channel=requester.channel_id, user=requester.user_id, text=text
+            )
             return
         except SlackApiError as error:
             log.info("ephemeral refused (%s); sending a DM", error.response.get("error"))

@@ -30,8 +30,12 @@ log = logging.getLogger(__name__)
 
 Account = KaleyraAccount | MetaAccount
 AddRequest = AddPhoneNumberRequest | AddWhatsAppNumberRequest | AddPhoneNumbersRequest
-V1_TO_PROFILE = {"address": "address", "business_description": "description", "incoming_url": "incoming_url",
-                 "contact_email": "email"}
+V1_TO_PROFILE = {
+    "address": "address",
+    "business_description": "description",
+    "incoming_url": "incoming_url",
+    "contact_email": "email",
+}
 
 
 @dataclass(frozen=True)
@@ -79,8 +83,15 @@ class VerifyResult:
 
 
 class Onboarding:
-    def __init__(self, store: Store, accounts: dict[str, Account], kaleyra: KaleyraClient, meta: MetaClient,
-                 threads: Threads, resend_cooldown: timedelta) -> None:
+    def __init__(
+        self,
+        store: Store,
+        accounts: dict[str, Account],
+        kaleyra: KaleyraClient,
+        meta: MetaClient,
+        threads: Threads,
+        resend_cooldown: timedelta,
+    ) -> None:
         self.store = store
         self.accounts = accounts
         self.kaleyra = kaleyra
@@ -92,18 +103,35 @@ class Onboarding:
         """Record the request, open the thread, call the provider, record and report what it said."""
         account = self.accounts[account_name]
         if isinstance(request, AddPhoneNumberRequest):
-            e164, name, via = f"{request.country_code}{request.phone_number}", request.name, request.verification_type
+            e164, name, via = (
+                f"{request.country_code}{request.phone_number}",
+                request.name,
+                request.verification_type,
+            )
         elif isinstance(request, AddWhatsAppNumberRequest):
             e164, name, via = request.wa_number, request.display_name, None
         else:
             e164, name, via = request.phone_number, None, None
-        number = await self.store.start_number(account=account.name, e164=e164, user_id=requester.user_id,
-                                               channel_id=requester.channel_id, display_name=name,
-                                               verification_type=via)
-        return await self._run(number, requester, "add", request.model_dump(mode="json", exclude_none=True),
-                               lambda number: self._add(account, request, number), failed_state=NumberState.FAILED)
+        number = await self.store.start_number(
+            account=account.name,
+            e164=e164,
+            user_id=requester.user_id,
+            channel_id=requester.channel_id,
+            display_name=name,
+            verification_type=via,
+        )
+        return await self._run(
+            number,
+            requester,
+            "add",
+            request.model_dump(mode="json", exclude_none=True),
+            lambda number: self._add(account, request, number),
+            failed_state=NumberState.FAILED,
+        )
 
-    async def _add(self, account: Account, request: AddRequest, number: Number) -> tuple[Event, dict[str, Any]]:
+    async def _add(
+        self, account: Account, request: AddRequest, number: Number
+    ) -> tuple[Event, dict[str, Any]]:
         if isinstance(account, MetaAccount):
             assert isinstance(request, AddPhoneNumbersRequest)
             added = await self.meta.add_phone_number(account, request)
@@ -117,18 +145,32 @@ class Onboarding:
             category = category_from_words(request.business_category or "")
             if category:
                 profile["category"] = category.value
-            await self.store.change(number.id, state=NumberState.ADDED, phone_number_id=str(record.id),
-                                    profile={**number.profile, **profile})
-            details = [f"Kaleyra created the record: ID `{record.id}`, status `{record.status}`, name {record.name}."]
-            return Event(Kind.ADDED, "add", "", details), {"code": "I102", "data": record.model_dump(mode="json")}
+            await self.store.change(
+                number.id,
+                state=NumberState.ADDED,
+                phone_number_id=str(record.id),
+                profile={**number.profile, **profile},
+            )
+            details = [
+                f"Kaleyra created the record: ID `{record.id}`, status `{record.status}`, name {record.name}."
+            ]
+            return Event(Kind.ADDED, "add", "", details), {
+                "code": "I102",
+                "data": record.model_dump(mode="json"),
+            }
         assert isinstance(request, AddPhoneNumberRequest)
         phone_number_id = await self.kaleyra.add_phone_number(account, request)
         await self.store.change(number.id, state=NumberState.AWAITING_OTP, phone_number_id=phone_number_id)
         await self.store.claim_otp_request(number.id, timedelta(0))
         via = "a voice call" if request.verification_type == "VOICE" else "SMS"
-        details = [f"Phone number ID: `{phone_number_id}`.",
-                   f"Kaleyra is sending a six-digit code to {number.e164} by {via}: press *Enter OTP* when it arrives."]
-        return Event(Kind.ADDED, "add", "", details, awaiting_code=True), {"code": "WA200", "data": phone_number_id}
+        details = [
+            f"Phone number ID: `{phone_number_id}`.",
+            f"Kaleyra is sending a six-digit code to {number.e164} by {via}: press *Enter OTP* when it arrives.",
+        ]
+        return Event(Kind.ADDED, "add", "", details, awaiting_code=True), {
+            "code": "WA200",
+            "data": phone_number_id,
+        }
 
     async def verify(self, number_id: int, otp: str, requester: Requester) -> VerifyResult:
         """Verify with the stored phone number ID; the OTP goes to Kaleyra and nowhere else."""
@@ -136,7 +178,8 @@ class Onboarding:
         account = self.accounts[number.account]
         assert isinstance(account, KaleyraAccount) and number.phone_number_id
         request = VerifyPhoneNumberRequest.model_validate(
-            {"id": number.phone_number_id, "phone_number": number.e164, "otp": otp})
+            {"id": number.phone_number_id, "phone_number": number.e164, "otp": otp}
+        )
         result = VerifyResult(verified=False)
 
         async def call(number: Number) -> tuple[Event, dict[str, Any]]:
@@ -150,10 +193,19 @@ class Onboarding:
                 details = [f"Kaleyra says {number.e164} was already approved: nothing more to do."]
             await self.store.change(number.id, state=NumberState.VERIFIED)
             result.verified = True
-            return Event(Kind.VERIFIED, "verify", "", details), {"code": "WA200", "data": number.phone_number_id}
+            return Event(Kind.VERIFIED, "verify", "", details), {
+                "code": "WA200",
+                "data": number.phone_number_id,
+            }
 
-        await self._run(number, requester, "verify", request.model_dump(mode="json", exclude={"otp"}), call,
-                        awaiting_code=True)
+        await self._run(
+            number,
+            requester,
+            "verify",
+            request.model_dump(mode="json", exclude={"otp"}),
+            call,
+            awaiting_code=True,
+        )
         return result
 
     async def update(self, number_id: int, request: UpdatePhoneNumberRequest, requester: Requester) -> None:
@@ -167,7 +219,10 @@ class Onboarding:
             changed = {k: v for k, v in sent.items() if k != "phone_number"}
             await self.store.change(number.id, profile={**number.profile, **changed})
             details = [f"• `{name}`: {value}" for name, value in changed.items()]
-            return Event(Kind.UPDATED, "update", "", ["Kaleyra accepted the new profile:", *details]), {"code": "WA200", "data": 1}
+            return Event(Kind.UPDATED, "update", "", ["Kaleyra accepted the new profile:", *details]), {
+                "code": "WA200",
+                "data": 1,
+            }
 
         await self._run(number, requester, "update", sent, call)
 
@@ -180,8 +235,11 @@ class Onboarding:
             return
         if not await self.store.claim_otp_request(number.id, self.resend_cooldown):
             seconds = int(self.resend_cooldown.total_seconds())
-            await self.threads.tell(requester, f"A code for {number.e164} was requested less than {seconds} s ago: "
-                                               "wait for it, then try again if it does not arrive.")
+            await self.threads.tell(
+                requester,
+                f"A code for {number.e164} was requested less than {seconds} s ago: "
+                "wait for it, then try again if it does not arrive.",
+            )
             return
         assert number.phone_number_id
         request = RetryOtpRequest(id=number.phone_number_id, phone_number=number.e164)
@@ -194,21 +252,32 @@ class Onboarding:
                 await self.store.change(number.id, otp_requested_at=None)  # a failed request frees the button
                 raise
             details = [f"Kaleyra is sending a new code to {number.e164} by {via}."]
-            return Event(Kind.CODE_SENT, "resend", "", details, awaiting_code=True), {"code": "WA200", "data": number.phone_number_id}
+            return Event(Kind.CODE_SENT, "resend", "", details, awaiting_code=True), {
+                "code": "WA200",
+                "data": number.phone_number_id,
+            }
 
         await self._run(number, requester, "resend", request.model_dump(), call, awaiting_code=True)
 
-    async def known_number(self, account_name: str, e164: str, requester: Requester,
-                           phone_number_id: str | None = None) -> Number:
-        """A number added outside the bot, first seen through an update or a verify."""
+    async def known_number(
+        self, account_name: str, e164: str, requester: Requester, phone_number_id: str | None = None
+    ) -> Number:
+        """A number added outside the bot (or whose add failed), first seen through an update or a verify."""
         existing = [n for n in await self.store.numbers_with(e164) if n.account == account_name]
         if existing:
-            return existing[0]
-        state = NumberState.AWAITING_OTP if phone_number_id else NumberState.KNOWN
-        number = await self.store.start_number(account=account_name, e164=e164, user_id=requester.user_id,
-                                               channel_id=requester.channel_id, state=state)
-        if phone_number_id:
-            number = await self.store.change(number.id, phone_number_id=phone_number_id)
+            number = existing[0]
+        else:
+            number = await self.store.start_number(
+                account=account_name,
+                e164=e164,
+                user_id=requester.user_id,
+                channel_id=requester.channel_id,
+                state=NumberState.KNOWN,
+            )
+        if phone_number_id and number.phone_number_id != phone_number_id:
+            number = await self.store.change(
+                number.id, phone_number_id=phone_number_id, state=NumberState.AWAITING_OTP
+            )
         return number
 
     async def recover(self, older_than: timedelta = timedelta(minutes=2)) -> int:
@@ -219,9 +288,11 @@ class Onboarding:
             if operation.action == "add":
                 number = await self.store.change(number.id, state=NumberState.FAILED)
             requester = Requester(operation.user_id, number.channel_id or operation.user_id)
-            details = ["wa-bot stopped before the provider's answer was recorded; what was asked is kept.",
-                       "Check the number with `/wa-numbers`, then try again "
-                       "(if the provider says the number already exists, the add went through)."]
+            details = [
+                "wa-bot stopped before the provider's answer was recorded; what was asked is kept.",
+                "Check the number with `/wa-numbers`, then try again "
+                "(if the provider says the number already exists, the add went through).",
+            ]
             event = Event(Kind.INTERRUPTED, operation.action, operation.user_id, details)
             try:
                 number = await self.threads.open(number, requester)
@@ -237,9 +308,14 @@ class Onboarding:
         return number
 
     async def _run(
-        self, number: Number, requester: Requester, action: str, request: dict[str, Any],
+        self,
+        number: Number,
+        requester: Requester,
+        action: str,
+        request: dict[str, Any],
         call: Callable[[Number], Awaitable[tuple[Event, dict[str, Any]]]],
-        failed_state: NumberState | None = None, awaiting_code: bool = False,
+        failed_state: NumberState | None = None,
+        awaiting_code: bool = False,
     ) -> ProviderError | None:
         """The shape of every operation: record → thread → provider → record → report. No failure is silent.
 
@@ -250,23 +326,38 @@ class Onboarding:
             number = await self.threads.open(number, requester)
             event, response = await call(number)
         except ProviderError as error:
-            await self.store.finish(operation_id, Outcome.FAILED, code=error.code, message=error.message,
-                                    response={"field_errors": error.field_errors, "http_status": error.http_status})
+            await self.store.finish(
+                operation_id,
+                Outcome.FAILED,
+                code=error.code,
+                message=error.message,
+                response={"field_errors": error.field_errors, "http_status": error.http_status},
+            )
             if failed_state:
                 number = await self.store.change(number.id, state=failed_state)
             number = await self._number(number.id)
-            event = Event(Kind.FAILED, action, requester.user_id, error=error,
-                          awaiting_code=awaiting_code and number.state == NumberState.AWAITING_OTP)
+            event = Event(
+                Kind.FAILED,
+                action,
+                requester.user_id,
+                error=error,
+                awaiting_code=awaiting_code and number.state == NumberState.AWAITING_OTP,
+            )
             await self.threads.post(number, event, requester)
             return error
         except Exception as error:
             log.exception("%s of number %s failed inside wa-bot", action, number.id)
-            await self.store.finish(operation_id, Outcome.FAILED, code="BOT_ERROR", message=type(error).__name__)
+            await self.store.finish(
+                operation_id, Outcome.FAILED, code="BOT_ERROR", message=type(error).__name__
+            )
             if failed_state:
                 await self.store.change(number.id, state=failed_state)
-            await self.threads.tell(requester, f":x: wa-bot hit an internal error ({type(error).__name__}) during the "
-                                               f"{action} of {number.e164}. What you entered is kept in its history "
-                                               "(`/wa-numbers <number>`); try again, and tell an admin if it persists.")
+            await self.threads.tell(
+                requester,
+                f":x: wa-bot hit an internal error ({type(error).__name__}) during the "
+                f"{action} of {number.e164}. What you entered is kept in its history "
+                "(`/wa-numbers <number>`); try again, and tell an admin if it persists.",
+            )
             return None
         await self.store.finish(operation_id, Outcome.OK, code=response.pop("code", None), response=response)
         event.user_id = requester.user_id

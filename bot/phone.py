@@ -32,7 +32,9 @@ def parse_phone(text: str) -> Phone:
     except phonenumbers.NumberParseException:
         raise PhoneError("That is not a phone number: write it like +91 98765 43210.") from None
     if not phonenumbers.is_valid_number(number):
-        raise PhoneError("That is not a valid phone number for its country: check the digits and the country code.")
+        raise PhoneError(
+            "That is not a valid phone number for its country: check the digits and the country code."
+        )
     return Phone(
         e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
         country_code=f"+{number.country_code}",

@@ -53,7 +53,9 @@ async def build(settings: Settings, meta_backoff_seconds: float = 0.5) -> Bot:
         base_url=settings.slack_api_url,
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
     )
-    signing_secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    signing_secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    )
     app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False)
     onboarding = Onboarding(
         store=store,
@@ -65,8 +67,10 @@ async def build(settings: Settings, meta_backoff_seconds: float = 0.5) -> Bot:
     )
     gate = Gate(settings.allowed_users, settings.allowed_usergroups, client)
     if gate.open:
-        log.warning("WA_BOT_ALLOWED_USERS and WA_BOT_ALLOWED_USERGROUPS are unset: every member of the workspace "
-                    "may add, verify and update numbers")
+        log.warning(
+            "WA_BOT_ALLOWED_USERS and WA_BOT_ALLOWED_USERGROUPS are unset: every member of the workspace "
+            "may add, verify and update numbers"
+        )
     handlers.register(app, onboarding, gate)
     return Bot(settings, accounts, store, session, onboarding, app)
 
@@ -94,7 +98,7 @@ async def serve(settings: Settings) -> None:
             log.warning("%d operations were interrupted by the last stop; their threads say so", recovered)
         if settings.slack_app_token is not None:
             handler = AsyncSocketModeHandler(bot.app, settings.slack_app_token.get_secret_value())
-            await handler.connect_async()
+            await handler.connect_async()  # type: ignore[no-untyped-call]
             log.info("wa-bot is connected in Socket Mode")
             await asyncio.Event().wait()
         runner = web.AppRunner(web_app(bot))

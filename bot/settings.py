@@ -60,7 +60,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _http_mode_needs_a_signing_secret(self) -> Settings:
         if self.slack_app_token is None and not self.slack_signing_secret:
-            raise ValueError("SLACK_SIGNING_SECRET: required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)")
+            raise ValueError(
+                "SLACK_SIGNING_SECRET: required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
+            )
         return self
 
     @property

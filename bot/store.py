@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -37,7 +37,7 @@ class Outcome(StrEnum):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: JSON}
 
 
 class Number(Base):
@@ -95,15 +95,30 @@ class Store:
             await connection.execute(text("SELECT 1"))
 
     async def start_number(
-        self, *, account: str, e164: str, user_id: str, channel_id: str, display_name: str | None = None,
-        verification_type: str | None = None, state: NumberState = NumberState.ADDING,
+        self,
+        *,
+        account: str,
+        e164: str,
+        user_id: str,
+        channel_id: str,
+        display_name: str | None = None,
+        verification_type: str | None = None,
+        state: NumberState = NumberState.ADDING,
     ) -> Number:
         """The number's row, created or reused (a number keeps one row and one thread per account)."""
         async with self._sessions.begin() as session:
-            number = await session.scalar(select(Number).where(Number.account == account, Number.e164 == e164))
+            number = await session.scalar(
+                select(Number).where(Number.account == account, Number.e164 == e164)
+            )
             if number is None:
-                number = Number(account=account, e164=e164, created_by=user_id, channel_id=channel_id,
-                                state=state, profile={})
+                number = Number(
+                    account=account,
+                    e164=e164,
+                    created_by=user_id,
+                    channel_id=channel_id,
+                    state=state,
+                    profile={},
+                )
                 session.add(number)
             number.state = state
             number.display_name = display_name or number.display_name
@@ -121,7 +136,9 @@ class Store:
     async def numbers(self, limit: int) -> tuple[list[Number], int]:
         """The most recently changed numbers, and how many there are in all."""
         async with self._sessions() as session:
-            rows = await session.scalars(select(Number).order_by(Number.updated_at.desc(), Number.id.desc()).limit(limit))
+            rows = await session.scalars(
+                select(Number).order_by(Number.updated_at.desc(), Number.id.desc()).limit(limit)
+            )
             total = await session.scalar(select(func.count()).select_from(Number))
             return list(rows), int(total or 0)
 
@@ -143,13 +160,23 @@ class Store:
             return operation.id
 
     async def finish(
-        self, operation_id: int, outcome: Outcome, *, code: str | None = None, message: str | None = None,
+        self,
+        operation_id: int,
+        outcome: Outcome,
+        *,
+        code: str | None = None,
+        message: str | None = None,
         response: dict[str, Any] | None = None,
     ) -> None:
         async with self._sessions.begin() as session:
             await session.execute(
-                update(Operation).where(Operation.id == operation_id).values(
-                    outcome=outcome, provider_code=code, provider_message=message, response=response,
+                update(Operation)
+                .where(Operation.id == operation_id)
+                .values(
+                    outcome=outcome,
+                    provider_code=code,
+                    provider_message=message,
+                    response=response,
                     finished_at=utcnow(),
                 )
             )
@@ -157,8 +184,10 @@ class Store:
     async def history(self, number_id: int, limit: int = 20) -> list[Operation]:
         async with self._sessions() as session:
             rows = await session.scalars(
-                select(Operation).where(Operation.number_id == number_id)
-                .order_by(Operation.requested_at.desc(), Operation.id.desc()).limit(limit)
+                select(Operation)
+                .where(Operation.number_id == number_id)
+                .order_by(Operation.requested_at.desc(), Operation.id.desc())
+                .limit(limit)
             )
             return list(rows)
 
@@ -166,9 +195,13 @@ class Store:
         """Operations left pending by a crash or restart: mark them interrupted and return them."""
         threshold = utcnow() - older_than
         async with self._sessions.begin() as session:
-            stale = list(await session.scalars(
-                select(Operation).where(Operation.outcome == Outcome.PENDING, Operation.requested_at < threshold)
-            ))
+            stale = list(
+                await session.scalars(
+                    select(Operation).where(
+                        Operation.outcome == Outcome.PENDING, Operation.requested_at < threshold
+                    )
+                )
+            )
             for operation in stale:
                 operation.outcome = Outcome.INTERRUPTED
                 operation.finished_at = utcnow()
@@ -180,8 +213,10 @@ class Store:
         async with self._sessions.begin() as session:
             result = await session.execute(
                 update(Number)
-                .where(Number.id == number_id,
-                       or_(Number.otp_requested_at.is_(None), Number.otp_requested_at <= now - cooldown))
+                .where(
+                    Number.id == number_id,
+                    or_(Number.otp_requested_at.is_(None), Number.otp_requested_at <= now - cooldown),
+                )
                 .values(otp_requested_at=now)
             )
             return bool(getattr(result, "rowcount", 0) == 1)

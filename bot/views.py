@@ -69,46 +69,83 @@ def _option(value: str, label: str) -> Option:
     return Option(value=value, text=_text(label, 75))
 
 
-def _modal(callback_id: str, title: str, blocks: Sequence[Block], metadata: dict[str, Any],
-           submit: str | None = None) -> dict[str, Any]:
+def _modal(
+    callback_id: str, title: str, blocks: Sequence[Block], metadata: dict[str, Any], submit: str | None = None
+) -> dict[str, Any]:
     view = View(
-        type="modal", callback_id=callback_id, title=_text(title, 24), close=_text("Cancel" if submit else "Close"),
-        submit=_text(submit, 24) if submit else None, blocks=list(blocks),
+        type="modal",
+        callback_id=callback_id,
+        title=_text(title, 24),
+        close=_text("Cancel" if submit else "Close"),
+        submit=_text(submit, 24) if submit else None,
+        blocks=list(blocks),
         private_metadata=json.dumps(metadata, separators=(",", ":")),
     )
     return dict(view.to_dict())
 
 
-def _input(block_id: str, label: str, element: Any, *, optional: bool = False, hint: str | None = None) -> InputBlock:
-    return InputBlock(block_id=block_id, label=_text(label, 2000), element=element, optional=optional,
-                      hint=_text(hint, 2000) if hint else None)
+def _input(
+    block_id: str, label: str, element: Any, *, optional: bool = False, hint: str | None = None
+) -> InputBlock:
+    return InputBlock(
+        block_id=block_id,
+        label=_text(label, 2000),
+        element=element,
+        optional=optional,
+        hint=_text(hint, 2000) if hint else None,
+    )
 
 
-def _text_input(value: str | None = None, *, max_length: int | None = None, multiline: bool = False,
-                placeholder: str | None = None) -> PlainTextInputElement:
-    return PlainTextInputElement(action_id="value", initial_value=value or None, max_length=max_length,
-                                 multiline=multiline, placeholder=_text(placeholder) if placeholder else None)
+def _text_input(
+    value: str | None = None,
+    *,
+    max_length: int | None = None,
+    multiline: bool = False,
+    placeholder: str | None = None,
+) -> PlainTextInputElement:
+    return PlainTextInputElement(
+        action_id="value",
+        initial_value=value or None,
+        max_length=max_length,
+        multiline=multiline,
+        placeholder=_text(placeholder) if placeholder else None,
+    )
 
 
 def _category_select(current: str | None) -> StaticSelectElement:
     options = [_option(category.value, category.words) for category in Category]
     chosen = next((o for o in options if o.value == current), None)
-    return StaticSelectElement(action_id="value", options=options, initial_option=chosen,
-                               placeholder=_text("Choose a category"))
+    return StaticSelectElement(
+        action_id="value", options=options, initial_option=chosen, placeholder=_text("Choose a category")
+    )
 
 
 def _account_block(accounts: Sequence[Account], chosen: Account) -> InputBlock:
     options = [_option(account.name, account.label) for account in accounts]
-    select = StaticSelectElement(action_id="account", options=options,
-                                 initial_option=next(o for o in options if o.value == chosen.name))
-    return InputBlock(block_id="account", label=_text("Account"), element=select, dispatch_action=True,
-                      hint=_text("The fields below follow the account's provider."))
+    select = StaticSelectElement(
+        action_id="account",
+        options=options,
+        initial_option=next(o for o in options if o.value == chosen.name),
+    )
+    return InputBlock(
+        block_id="account",
+        label=_text("Account"),
+        element=select,
+        dispatch_action=True,
+        hint=_text("The fields below follow the account's provider."),
+    )
 
 
 # Modals ---------------------------------------------------------------------------------------------------
 
-def add_modal(accounts: Sequence[Account], chosen: Account, metadata: dict[str, Any],
-              values: dict[str, str | None] | None = None, problems: dict[str, str] | None = None) -> dict[str, Any]:
+
+def add_modal(
+    accounts: Sequence[Account],
+    chosen: Account,
+    metadata: dict[str, Any],
+    values: dict[str, str | None] | None = None,
+    problems: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """The add form for `chosen` (Kaleyra v2, Kaleyra v1 or Meta fields), pre-filled with `values`.
 
     An `account` select leads when there are several accounts; `problems` (block_id → words) are shown under
@@ -118,9 +155,18 @@ def add_modal(accounts: Sequence[Account], chosen: Account, metadata: dict[str, 
     example = "+91 98765 43210"
     number_hint = "With its country code; spaces, dashes and brackets are fine."
 
-    def text(block_id: str, label: str, limit: int, optional: bool = False, multiline: bool = False,
-             hint: str | None = None, placeholder: str | None = None) -> InputBlock:
-        element = _text_input(values.get(block_id), max_length=limit, multiline=multiline, placeholder=placeholder)
+    def text(
+        block_id: str,
+        label: str,
+        limit: int,
+        optional: bool = False,
+        multiline: bool = False,
+        hint: str | None = None,
+        placeholder: str | None = None,
+    ) -> InputBlock:
+        element = _text_input(
+            values.get(block_id), max_length=limit, multiline=multiline, placeholder=placeholder
+        )
         return _input(block_id, label, element, optional=optional, hint=hint)
 
     def url(block_id: str, label: str, hint: str | None = None) -> InputBlock:
@@ -140,18 +186,27 @@ def add_modal(accounts: Sequence[Account], chosen: Account, metadata: dict[str, 
             url("incoming_url", "Incoming URL", "Where Kaleyra sends incoming messages for this number."),
             url("display_image", "Display image URL"),
             text("business_description", "Business description", 256, optional=True, multiline=True),
-            _input("business_category", "Business category", _category_select(values.get("business_category")),
-                   optional=True),
-            _input("contact_email", "Contact email",
-                   EmailInputElement(action_id="value", initial_value=values.get("contact_email")), optional=True),
+            _input(
+                "business_category",
+                "Business category",
+                _category_select(values.get("business_category")),
+                optional=True,
+            ),
+            _input(
+                "contact_email",
+                "Contact email",
+                EmailInputElement(action_id="value", initial_value=values.get("contact_email")),
+                optional=True,
+            ),
             url("website", "Website"),
         ]
     else:
         intro = []
         chosen_way = values.get("verification_type") or "SMS"
         ways = [_option("SMS", "SMS"), _option("VOICE", "Voice call")]
-        verification = RadioButtonsElement(action_id="value", options=ways,
-                                           initial_option=next(o for o in ways if o.value == chosen_way))
+        verification = RadioButtonsElement(
+            action_id="value", options=ways, initial_option=next(o for o in ways if o.value == chosen_way)
+        )
         fields = [
             text("phone_number", "Phone number", 32, hint=number_hint, placeholder=example),
             text("name", "Display name", 255),
@@ -162,33 +217,67 @@ def add_modal(accounts: Sequence[Account], chosen: Account, metadata: dict[str, 
     for field in fields:
         blocks.append(field)
         if field.block_id in problems:
-            blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f":warning: {problems[field.block_id]}")]))
-    return _modal("wa_add", "Add a WhatsApp number", blocks, {**metadata, "account": chosen.name}, submit="Add")
+            blocks.append(
+                ContextBlock(elements=[MarkdownTextObject(text=f":warning: {problems[field.block_id]}")])
+            )
+    return _modal(
+        "wa_add", "Add a WhatsApp number", blocks, {**metadata, "account": chosen.name}, submit="Add"
+    )
 
 
-def otp_modal(e164: str, account: Account, metadata: dict[str, Any], *, ask_id: bool = False,
-              problem: Sequence[str] = ()) -> dict[str, Any]:
+def otp_modal(
+    e164: str,
+    account: Account,
+    metadata: dict[str, Any],
+    *,
+    ask_id: bool = False,
+    problem: Sequence[str] = (),
+) -> dict[str, Any]:
     """The OTP form; `problem` shows why the last try failed, so the person can try again at once."""
     blocks: list[Block] = [_section(f"Enter the six-digit code sent to *{e164}* ({account.label}).")]
     if problem:
         blocks.append(_section(":warning: " + "\n".join(problem)))
-    blocks.append(_input("otp", "OTP", _text_input(max_length=11, placeholder="123456"),
-                         hint="123456, 123-456 and 123 456 all work."))
+    blocks.append(
+        _input(
+            "otp",
+            "OTP",
+            _text_input(max_length=11, placeholder="123456"),
+            hint="123456, 123-456 and 123 456 all work.",
+        )
+    )
     if ask_id:
-        blocks.append(_input("id", "Phone number ID", _text_input(max_length=64),
-                             hint="wa-bot has no record of this number: give the ID Kaleyra returned when it was added."))
+        blocks.append(
+            _input(
+                "id",
+                "Phone number ID",
+                _text_input(max_length=64),
+                hint="wa-bot has no record of this number: give the ID Kaleyra returned when it was added.",
+            )
+        )
     return _modal("wa_verify", "Enter the OTP", blocks, metadata, submit="Verify")
 
 
-def update_modal(e164: str, account: KaleyraAccount, profile: dict[str, Any], metadata: dict[str, Any]) -> dict[str, Any]:
+def update_modal(
+    e164: str, account: KaleyraAccount, profile: dict[str, Any], metadata: dict[str, Any]
+) -> dict[str, Any]:
     """The profile form, pre-filled with what the bot last set; only fields that apply to the account's version."""
+
     def text(block_id: str, label: str, limit: int | None, multiline: bool = False) -> InputBlock:
-        return _input(block_id, label, _text_input(profile.get(block_id), max_length=limit, multiline=multiline),
-                      optional=True)
+        return _input(
+            block_id,
+            label,
+            _text_input(profile.get(block_id), max_length=limit, multiline=multiline),
+            optional=True,
+        )
 
     def url(block_id: str, label: str, hint: str) -> InputBlock:
-        return _input(block_id, label, UrlInputElement(action_id="value", initial_value=profile.get(block_id)),
-                      optional=True, hint=hint)
+        return _input(
+            block_id,
+            label,
+            UrlInputElement(action_id="value", initial_value=profile.get(block_id)),
+            optional=True,
+            hint=hint,
+        )
 
     blocks: list[Block] = [
         _section(f"Business profile of *{e164}* ({account.label}). Only filled-in fields are sent."),
@@ -196,11 +285,17 @@ def update_modal(e164: str, account: KaleyraAccount, profile: dict[str, Any], me
         text("description", "Description", 256, multiline=True),
     ]
     if account.api_version == "v1":
-        blocks.append(url("incoming_url", "Incoming URL", "Applies to v1 numbers: where incoming messages go."))
+        blocks.append(
+            url("incoming_url", "Incoming URL", "Applies to v1 numbers: where incoming messages go.")
+        )
     blocks += [
         _input("category", "Category", _category_select(profile.get("category")), optional=True),
-        _input("email", "Email", EmailInputElement(action_id="value", initial_value=profile.get("email")),
-               optional=True),
+        _input(
+            "email",
+            "Email",
+            EmailInputElement(action_id="value", initial_value=profile.get("email")),
+            optional=True,
+        ),
         text("about", "About", 139),
     ]
     if account.api_version == "v2":
@@ -215,6 +310,7 @@ def notice_modal(title: str, lines: Sequence[str]) -> dict[str, Any]:
 
 
 # Messages -------------------------------------------------------------------------------------------------
+
 
 def _thread_link(channel_id: str | None, thread_ts: str | None) -> str:
     if not channel_id or not thread_ts:
@@ -239,21 +335,35 @@ def parent_message(number: Number, account: Account) -> tuple[str, list[dict[str
     if number.phone_number_id:
         lines.insert(2, f"Phone number ID: `{number.phone_number_id}`")
     text = f"{number.e164}: {state_words(number.state)}"
-    blocks = [_section("\n".join(lines)), ContextBlock(elements=[MarkdownTextObject(
-        text="Every step for this number is recorded in this thread.")])]
+    blocks = [
+        _section("\n".join(lines)),
+        ContextBlock(
+            elements=[MarkdownTextObject(text="Every step for this number is recorded in this thread.")]
+        ),
+    ]
     return text, [block.to_dict() for block in blocks]
 
 
-def thread_reply(summary: str, lines: Sequence[str], number_id: int | None = None,
-                 offer_otp: bool = False, offer_resend: bool = False) -> tuple[str, list[dict[str, Any]]]:
+def thread_reply(
+    summary: str,
+    lines: Sequence[str],
+    number_id: int | None = None,
+    offer_otp: bool = False,
+    offer_resend: bool = False,
+) -> tuple[str, list[dict[str, Any]]]:
     """One result in a number's thread, with the Enter OTP (and Resend code) buttons while a code is awaited."""
     blocks: list[Block] = [_section("\n".join([f"*{summary}*", *lines]))]
     buttons: list[ButtonElement] = []
     if offer_otp and number_id is not None:
-        buttons.append(ButtonElement(text=_text("Enter OTP", 75), action_id="enter_otp", value=str(number_id),
-                                     style="primary"))
+        buttons.append(
+            ButtonElement(
+                text=_text("Enter OTP", 75), action_id="enter_otp", value=str(number_id), style="primary"
+            )
+        )
     if offer_resend and number_id is not None:
-        buttons.append(ButtonElement(text=_text("Resend code", 75), action_id="resend_otp", value=str(number_id)))
+        buttons.append(
+            ButtonElement(text=_text("Resend code", 75), action_id="resend_otp", value=str(number_id))
+        )
     if buttons:
         blocks.append(ActionsBlock(block_id="otp_actions", elements=buttons))
     return _clip(summary, 3000), [block.to_dict() for block in blocks]
@@ -271,8 +381,15 @@ def numbers_list(numbers: Sequence[Number], total: int, labels: dict[str, str]) 
     ]
     blocks += _chunked(lines)
     if total > len(numbers):
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(
-            text=f"Showing the {len(numbers)} most recently changed of {total}. `/wa-numbers <number>` shows one.")]))
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(
+                        text=f"Showing the {len(numbers)} most recently changed of {total}. `/wa-numbers <number>` shows one."
+                    )
+                ]
+            )
+        )
     return [block.to_dict() for block in blocks]
 
 
@@ -280,15 +397,20 @@ def history(number: Number, label: str, operations: Sequence[Operation]) -> list
     """One number's state and its operations, newest first."""
     blocks: list[Block] = [
         HeaderBlock(text=_text(f"{number.e164}: {state_words(number.state)}")),
-        _section(f"Account: {label}" + (f"\nPhone number ID: `{number.phone_number_id}`" if number.phone_number_id
-                                        else "") + _thread_link(number.channel_id, number.thread_ts)),
+        _section(
+            f"Account: {label}"
+            + (f"\nPhone number ID: `{number.phone_number_id}`" if number.phone_number_id else "")
+            + _thread_link(number.channel_id, number.thread_ts)
+        ),
     ]
     lines = []
     for operation in operations:
         code = f" · `{operation.provider_code}`" if operation.provider_code else ""
         message = f" {_clip(operation.provider_message, 200)}" if operation.provider_message else ""
-        lines.append(f"• {_when(operation.requested_at)} · {operation.action} by <@{operation.user_id}>"
-                     f" · {operation.outcome}{code}{message}")
+        lines.append(
+            f"• {_when(operation.requested_at)} · {operation.action} by <@{operation.user_id}>"
+            f" · {operation.outcome}{code}{message}"
+        )
     blocks += _chunked(lines or ["No operations recorded."])
     return [block.to_dict() for block in blocks]
 

@@ -19,11 +19,14 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
 
     def requester_of(body: dict[str, Any]) -> Requester:
         channel = (body.get("channel") or {}).get("id") or body["user"]["id"]
-        return Requester(user_id=body["user"]["id"], channel_id=channel, response_url=body.get("response_url"))
+        return Requester(
+            user_id=body["user"]["id"], channel_id=channel, response_url=body.get("response_url")
+        )
 
     @app.action("account")
-    async def switch_account(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
-                             client: AsyncWebClient) -> None:
+    async def switch_account(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         """Switching the account swaps the add modal's fields for what that provider needs."""
         await ack()
         view = body["view"]
@@ -39,7 +42,9 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
         await client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
 
     @app.action("enter_otp")
-    async def enter_otp(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient) -> None:
+    async def enter_otp(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         await ack()
         requester = requester_of(body)
         number = await onboarding.store.number(int(action["value"]))
@@ -47,9 +52,13 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
             state = "unknown to wa-bot" if number is None else f"{views.state_words(number.state).lower()}"
             await onboarding.threads.tell(requester, f"No code is awaited: the number is {state}.")
             return
-        context = ModalContext(channel=requester.channel_id, response_url=requester.response_url, number_id=number.id)
-        await client.views_open(trigger_id=body["trigger_id"],
-                                view=views.otp_modal(number.e164, accounts[number.account], context.dump()))
+        context = ModalContext(
+            channel=requester.channel_id, response_url=requester.response_url, number_id=number.id
+        )
+        await client.views_open(
+            trigger_id=body["trigger_id"],
+            view=views.otp_modal(number.e164, accounts[number.account], context.dump()),
+        )
 
     @app.action("resend_otp")
     async def resend_otp(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:

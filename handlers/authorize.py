@@ -15,15 +15,22 @@ from bot import views
 from handlers.payloads import in_background
 
 log = logging.getLogger(__name__)
-REFUSAL = ("Sorry, you are not on wa-bot's allow-list, so you cannot add, verify or update numbers. "
-           "Ask an admin to add you to WA_BOT_ALLOWED_USERS or an allowed user group.")
+REFUSAL = (
+    "Sorry, you are not on wa-bot's allow-list, so you cannot add, verify or update numbers. "
+    "Ask an admin to add you to WA_BOT_ALLOWED_USERS or an allowed user group."
+)
 
 
 class Gate:
     """Who may act: WA_BOT_ALLOWED_USERS, members of WA_BOT_ALLOWED_USERGROUPS, or everyone when both are unset."""
 
-    def __init__(self, users: frozenset[str], usergroups: frozenset[str], client: AsyncWebClient,
-                 ttl_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        users: frozenset[str],
+        usergroups: frozenset[str],
+        client: AsyncWebClient,
+        ttl_seconds: float = 60.0,
+    ) -> None:
         self.users = users
         self.usergroups = usergroups
         self.client = client
@@ -59,8 +66,9 @@ class Gate:
         self._members[group] = (time.monotonic(), members)
         return members
 
-    async def middleware(self, body: dict[str, Any], context: dict[str, Any],
-                         next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
+    async def middleware(
+        self, body: dict[str, Any], context: dict[str, Any], next: Callable[[], Awaitable[None]]
+    ) -> BoltResponse | None:
         if await self.allows(context.get("user_id")):
             await next()
             return None

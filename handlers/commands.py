@@ -24,7 +24,9 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
     kaleyra_accounts = [a for a in accounts if isinstance(a, KaleyraAccount)]
 
     def context_of(command: dict[str, Any], **extra: Any) -> dict[str, Any]:
-        return ModalContext(channel=command["channel_id"], response_url=command.get("response_url"), **extra).dump()
+        return ModalContext(
+            channel=command["channel_id"], response_url=command.get("response_url"), **extra
+        ).dump()
 
     @app.command("/wa-add")
     async def wa_add(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
@@ -38,7 +40,12 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
             await ack(response_type="ephemeral", text=views.usage("/wa-add", problem))
             return
         await ack()
-        carried = {"phone_number": typed or None, "wa_number": typed or None, "name": name, "display_name": name}
+        carried = {
+            "phone_number": typed or None,
+            "wa_number": typed or None,
+            "name": name,
+            "display_name": name,
+        }
         view = views.add_modal(accounts, accounts[0], context_of(command), carried)
         await client.views_open(trigger_id=command["trigger_id"], view=view)
 
@@ -57,21 +64,33 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
     def pick(numbers: list[Number]) -> Number | None:
         """Of the same number on several accounts, the one waiting for a code, else the latest."""
         waiting = [n for n in numbers if n.state == NumberState.AWAITING_OTP]
-        return (waiting or numbers[-1:] or [None])[0]
+        if waiting:
+            return waiting[0]
+        return numbers[-1] if numbers else None
 
     @app.command("/wa-verify")
     async def wa_verify(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
         e164 = await number_from(ack, command)
         if e164 is None:
             return
-        number = pick([n for n in await onboarding.store.numbers_with(e164)
-                       if isinstance(onboarding.accounts.get(n.account), KaleyraAccount)])
+        number = pick(
+            [
+                n
+                for n in await onboarding.store.numbers_with(e164)
+                if isinstance(onboarding.accounts.get(n.account), KaleyraAccount)
+            ]
+        )
         if number is None and not kaleyra_accounts:
-            await ack(response_type="ephemeral", text="No Kaleyra account is configured, so there is nothing to verify.")
+            await ack(
+                response_type="ephemeral",
+                text="No Kaleyra account is configured, so there is nothing to verify.",
+            )
             return
         if number is not None and number.state in (NumberState.VERIFIED, NumberState.ADDED):
-            await ack(response_type="ephemeral", text=f"{e164} is {views.state_words(number.state)}: "
-                                                      "there is no code to enter.")
+            await ack(
+                response_type="ephemeral",
+                text=f"{e164} is {views.state_words(number.state)}: there is no code to enter.",
+            )
             return
         await ack()
         if number is not None and number.phone_number_id:
@@ -79,7 +98,9 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
             view = views.otp_modal(e164, account, context_of(command, number_id=number.id))
         else:
             account = onboarding.accounts[number.account] if number else kaleyra_accounts[0]
-            view = views.otp_modal(e164, account, context_of(command, account=account.name, e164=e164), ask_id=True)
+            view = views.otp_modal(
+                e164, account, context_of(command, account=account.name, e164=e164), ask_id=True
+            )
         await client.views_open(trigger_id=command["trigger_id"], view=view)
 
     @app.command("/wa-update")
@@ -90,12 +111,17 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
         known = await onboarding.store.numbers_with(e164)
         number = pick([n for n in known if isinstance(onboarding.accounts.get(n.account), KaleyraAccount)])
         if number is None and not kaleyra_accounts:
-            await ack(response_type="ephemeral", text="Profile updates go through Kaleyra, and no Kaleyra account is "
-                                                      "configured.")
+            await ack(
+                response_type="ephemeral",
+                text="Profile updates go through Kaleyra, and no Kaleyra account is configured.",
+            )
             return
         if number is None and known:
-            await ack(response_type="ephemeral", text=f"{e164} is on a Meta account; its profile is managed in "
-                                                      "Meta Business Manager, not through Kaleyra.")
+            await ack(
+                response_type="ephemeral",
+                text=f"{e164} is on a Meta account; its profile is managed in "
+                "Meta Business Manager, not through Kaleyra.",
+            )
             return
         await ack()
         if number is not None:
@@ -126,10 +152,16 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
         await ack()
         found = await onboarding.store.numbers_with(e164)
         if not found:
-            await respond(response_type="ephemeral", text=f"wa-bot has no record of {e164}. Add it with `/wa-add {e164}`.")
+            await respond(
+                response_type="ephemeral",
+                text=f"wa-bot has no record of {e164}. Add it with `/wa-add {e164}`.",
+            )
             return
         blocks = []
         for number in found[:3]:
-            blocks += views.history(number, labels.get(number.account, number.account),
-                                    await onboarding.store.history(number.id, limit=30))
+            blocks += views.history(
+                number,
+                labels.get(number.account, number.account),
+                await onboarding.store.history(number.id, limit=30),
+            )
         await respond(response_type="ephemeral", text=f"History of {e164}", blocks=blocks[:50])

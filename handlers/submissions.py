@@ -28,7 +28,9 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
         return accounts[name] if name in accounts else next(iter(accounts.values()))
 
     @app.view("wa_add")
-    async def wa_add(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+    async def wa_add(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         context = ModalContext.of(view)
         values = forms.values_of(view["state"])
         account = account_of(values, context)
@@ -49,7 +51,10 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
             await onboarding.add(account.name, request, requester)
             return
         # v1 answers with field errors (E947/E413, E962): keep the form open to show them where they were typed.
-        await ack(response_action="update", view=views.notice_modal("Adding…", ["Asking Kaleyra to add the number…"]))
+        await ack(
+            response_action="update",
+            view=views.notice_modal("Adding…", ["Asking Kaleyra to add the number…"]),
+        )
         refusal = await onboarding.add(account.name, request, requester)
         form_fields = {b["block_id"] for b in view["blocks"] if b["type"] == "input"}
         problems = {k: v for k, v in (refusal.field_errors if refusal else {}).items() if k in form_fields}
@@ -58,14 +63,18 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
         elif refusal:
             next_view = views.notice_modal("Not added", explain(refusal))
         else:
-            next_view = views.notice_modal("Added", [":white_check_mark: The number's thread has the record."])
+            next_view = views.notice_modal(
+                "Added", [":white_check_mark: The number's thread has the record."]
+            )
         try:
             await client.views_update(view_id=view["id"], view=next_view)
         except SlackApiError as error:
             log.info("could not update the add modal: %s", error.response.get("error"))
 
     @app.view("wa_verify")
-    async def wa_verify(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient) -> None:
+    async def wa_verify(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         context = ModalContext.of(view)
         values = forms.values_of(view["state"])
         errors: dict[str, str] = {}
@@ -83,20 +92,27 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
             await ack(response_action="errors", errors=errors)
             return
         requester = context.requester(body["user"]["id"])
-        await ack(response_action="update", view=views.notice_modal("Verifying…", ["Checking the code with Kaleyra…"]))
+        await ack(
+            response_action="update",
+            view=views.notice_modal("Verifying…", ["Checking the code with Kaleyra…"]),
+        )
         if context.number_id is None:
             assert context.account and context.e164
-            number = await onboarding.known_number(context.account, context.e164, requester, phone_number_id)
-            context.number_id, context.account, context.e164 = number.id, None, None
+            known = await onboarding.known_number(context.account, context.e164, requester, phone_number_id)
+            context.number_id, context.account, context.e164 = known.id, None, None
         result = await onboarding.verify(context.number_id, otp, requester)
         number = await onboarding.store.number(context.number_id)
         assert number is not None
         if result.verified:
-            next_view = views.notice_modal("Verified", [f":white_check_mark: *{number.e164}* is verified.",
-                                                        "The number's thread has the details."])
+            next_view = views.notice_modal(
+                "Verified",
+                [f":white_check_mark: *{number.e164}* is verified.", "The number's thread has the details."],
+            )
         else:
             problem = explain(result.error) if result.error else ["The code was not accepted."]
-            next_view = views.otp_modal(number.e164, accounts[number.account], context.dump(), problem=problem)
+            next_view = views.otp_modal(
+                number.e164, accounts[number.account], context.dump(), problem=problem
+            )
         try:
             await client.views_update(view_id=view["id"], view=next_view)
         except SlackApiError as error:  # the person closed the modal: the thread has the result

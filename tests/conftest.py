@@ -47,9 +47,7 @@ async def meta() -> AsyncIterator[MetaStandIn]:
 
 
 @pytest.fixture
-def settings_for(
-    slack: SlackStandIn, kaleyra: KaleyraStandIn, tmp_path: Path
-) -> Callable[..., Settings]:
+def settings_for(slack: SlackStandIn, kaleyra: KaleyraStandIn, tmp_path: Path) -> Callable[..., Settings]:
     """Settings as an operator would set them, pointed at the stand-ins; keyword arguments override."""
 
     def make(**overrides: Any) -> Settings:
@@ -72,7 +70,9 @@ def settings_for(
 class Person:
     """Someone in Slack: types commands, fills modals, clicks buttons. Every request is signed as Slack signs it."""
 
-    def __init__(self, url: str, slack: SlackStandIn, bot: Bot, user_id: str = OPERATOR, channel: str = CHANNEL) -> None:
+    def __init__(
+        self, url: str, slack: SlackStandIn, bot: Bot, user_id: str = OPERATOR, channel: str = CHANNEL
+    ) -> None:
         self.url = url
         self.slack = slack
         self.bot = bot
@@ -86,9 +86,15 @@ class Person:
         timestamp = str(int(time.time()))
         base = f"v0:{timestamp}:{body}".encode()
         signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-        headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": timestamp,
-                   "X-Slack-Signature": signature}
-        async with aiohttp.ClientSession() as session, session.post(self.url, data=body, headers=headers) as response:
+        headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature,
+        }
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(self.url, data=body, headers=headers) as response,
+        ):
             text = await response.text()
             try:
                 return response.status, json.loads(text) if text else None
@@ -97,20 +103,33 @@ class Person:
 
     async def command(self, command: str, text: str = "") -> tuple[int, Any]:
         form = {
-            "command": command, "text": text, "user_id": self.user_id, "user_name": "ops", "team_id": "T0TEST",
-            "channel_id": self.channel, "channel_name": "wa-ops", "trigger_id": f"trigger-{uuid.uuid4().hex[:8]}",
-            "response_url": self.slack.response_url("cmd"), "api_app_id": "A0TEST",
+            "command": command,
+            "text": text,
+            "user_id": self.user_id,
+            "user_name": "ops",
+            "team_id": "T0TEST",
+            "channel_id": self.channel,
+            "channel_name": "wa-ops",
+            "trigger_id": f"trigger-{uuid.uuid4().hex[:8]}",
+            "response_url": self.slack.response_url("cmd"),
+            "api_app_id": "A0TEST",
         }
         return await self.post(urlencode(form), "application/x-www-form-urlencoded")
 
     async def interact(self, payload: dict[str, Any]) -> tuple[int, Any]:
         payload = {"team": {"id": "T0TEST"}, "user": {"id": self.user_id}, "api_app_id": "A0TEST", **payload}
-        return await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+        return await self.post(
+            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+        )
 
     async def opened_view(self, callback_id: str) -> dict[str, Any]:
         """The latest view with `callback_id` that the bot opened, as Slack holds it now (with its id)."""
-        await self.slack.wait_for("views.open", lambda call: call.args["view"].get("callback_id") == callback_id)
-        view_id, view = [(i, v) for i, v in self.slack.views.items() if v.get("callback_id") == callback_id][-1]
+        await self.slack.wait_for(
+            "views.open", lambda call: call.args["view"].get("callback_id") == callback_id
+        )
+        view_id, view = [(i, v) for i, v in self.slack.views.items() if v.get("callback_id") == callback_id][
+            -1
+        ]
         return {**view, "id": view_id}
 
     async def submit(self, view: dict[str, Any], values: dict[str, str | None]) -> tuple[int, Any]:
@@ -118,18 +137,39 @@ class Person:
         view = {**view, "state": {"values": state_of(view, values)}}
         return await self.interact({"type": "view_submission", "view": view, "trigger_id": "trigger-submit"})
 
-    async def click(self, message_blocks: list[dict[str, Any]], action_id: str, channel: str | None = None,
-                    message_ts: str = "1700000000.000100") -> tuple[int, Any]:
+    async def click(
+        self,
+        message_blocks: list[dict[str, Any]],
+        action_id: str,
+        channel: str | None = None,
+        message_ts: str = "1700000000.000100",
+    ) -> tuple[int, Any]:
         """Click the button `action_id` found in a message's blocks."""
-        button = next(e for b in message_blocks if b["type"] == "actions" for e in b["elements"]
-                      if e["action_id"] == action_id)
-        return await self.interact({
-            "type": "block_actions", "trigger_id": f"trigger-{uuid.uuid4().hex[:8]}",
-            "channel": {"id": channel or self.channel}, "container": {"type": "message", "message_ts": message_ts},
-            "response_url": self.slack.response_url("button"),
-            "actions": [{"type": "button", "action_id": action_id, "block_id": "otp_actions",
-                         "value": button["value"], "action_ts": str(time.time())}],
-        })
+        button = next(
+            e
+            for b in message_blocks
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == action_id
+        )
+        return await self.interact(
+            {
+                "type": "block_actions",
+                "trigger_id": f"trigger-{uuid.uuid4().hex[:8]}",
+                "channel": {"id": channel or self.channel},
+                "container": {"type": "message", "message_ts": message_ts},
+                "response_url": self.slack.response_url("button"),
+                "actions": [
+                    {
+                        "type": "button",
+                        "action_id": action_id,
+                        "block_id": "otp_actions",
+                        "value": button["value"],
+                        "action_ts": str(time.time()),
+                    }
+                ],
+            }
+        )
 
 
 def state_of(view: dict[str, Any], values: dict[str, str | None]) -> dict[str, Any]:

@@ -32,8 +32,13 @@ async def europe() -> AsyncIterator[KaleyraStandIn]:
 
 
 @pytest.fixture
-def accounts_file(tmp_path: Path, kaleyra: KaleyraStandIn, europe: KaleyraStandIn, meta: MetaStandIn,
-                  monkeypatch: pytest.MonkeyPatch) -> Path:
+def accounts_file(
+    tmp_path: Path,
+    kaleyra: KaleyraStandIn,
+    europe: KaleyraStandIn,
+    meta: MetaStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
     monkeypatch.setenv("KALEYRA_KEY_IN", "test-kaleyra-key")
     monkeypatch.setenv("KALEYRA_KEY_EU", "test-key-eu")
     monkeypatch.setenv("META_TOKEN_POOL", "test-meta-token")
@@ -66,10 +71,16 @@ meta-pool:
 
 
 @pytest.fixture
-async def person(settings_for: Callable[..., Settings], slack: SlackStandIn, accounts_file: Path
-                 ) -> AsyncIterator[Person]:
-    settings = settings_for(kaleyra_sid=None, kaleyra_api_key=None, kaleyra_waba_id=None, kaleyra_base_url=None,
-                            wa_bot_accounts_file=accounts_file)
+async def person(
+    settings_for: Callable[..., Settings], slack: SlackStandIn, accounts_file: Path
+) -> AsyncIterator[Person]:
+    settings = settings_for(
+        kaleyra_sid=None,
+        kaleyra_api_key=None,
+        kaleyra_waba_id=None,
+        kaleyra_base_url=None,
+        wa_bot_accounts_file=accounts_file,
+    )
     async with running(settings, slack) as driver:
         yield driver
 
@@ -77,14 +88,27 @@ async def person(settings_for: Callable[..., Settings], slack: SlackStandIn, acc
 async def switch_to(person: Person, view: dict[str, Any], account: str) -> dict[str, Any]:
     """Pick `account` in the add modal's select; the bot swaps the fields with views.update."""
     option = next(o for o in view["blocks"][0]["element"]["options"] if o["value"] == account)
-    status, _ = await person.interact({
-        "type": "block_actions", "trigger_id": "trigger-switch", "container": {"type": "view", "view_id": view["id"]},
-        "view": {**view, "state": {"values": state_of(view, {"account": account})}},
-        "actions": [{"type": "static_select", "action_id": "account", "block_id": "account",
-                     "selected_option": option, "action_ts": "1"}],
-    })
+    status, _ = await person.interact(
+        {
+            "type": "block_actions",
+            "trigger_id": "trigger-switch",
+            "container": {"type": "view", "view_id": view["id"]},
+            "view": {**view, "state": {"values": state_of(view, {"account": account})}},
+            "actions": [
+                {
+                    "type": "static_select",
+                    "action_id": "account",
+                    "block_id": "account",
+                    "selected_option": option,
+                    "action_ts": "1",
+                }
+            ],
+        }
+    )
     assert status == 200
-    call = await person.slack.wait_for("views.update", lambda c: c.args["view"]["private_metadata"].find(account) > 0)
+    call = await person.slack.wait_for(
+        "views.update", lambda c: c.args["view"]["private_metadata"].find(account) > 0
+    )
     assert call.args["view_id"] == view["id"]
     return {**call.args["view"], "id": view["id"]}
 
@@ -97,8 +121,18 @@ async def test_the_add_modal_offers_every_account_and_its_fields(person: Person,
     assert inputs(view) == ["account", "phone_number", "name", "verification_type"]
 
     v1 = await switch_to(person, view, "europe-v1")
-    assert inputs(v1) == ["account", "display_name", "wa_number", "address", "incoming_url", "display_image",
-                          "business_description", "business_category", "contact_email", "website"]
+    assert inputs(v1) == [
+        "account",
+        "display_name",
+        "wa_number",
+        "address",
+        "incoming_url",
+        "display_image",
+        "business_description",
+        "business_category",
+        "contact_email",
+        "website",
+    ]
     fields = {b["block_id"]: b["element"] for b in v1["blocks"] if b["type"] == "input"}
     assert fields["wa_number"]["initial_value"] == "+1 (631) 555-1000"  # what was typed is carried over
     assert fields["display_name"]["initial_value"] == "Acme"
@@ -109,8 +143,9 @@ async def test_the_add_modal_offers_every_account_and_its_fields(person: Person,
     assert inputs(meta_view) == ["account", "phone_number"]
 
 
-async def test_a_v2_number_goes_to_its_own_pod(person: Person, kaleyra: KaleyraStandIn, europe: KaleyraStandIn,
-                                               slack: SlackStandIn) -> None:
+async def test_a_v2_number_goes_to_its_own_pod(
+    person: Person, kaleyra: KaleyraStandIn, europe: KaleyraStandIn, slack: SlackStandIn
+) -> None:
     await person.command("/wa-add", "+91 98765 43210 Acme")
     status, _ = await person.submit(await person.opened_view("wa_add"), {})
     assert status == 200
@@ -121,33 +156,52 @@ async def test_a_v2_number_goes_to_its_own_pod(person: Person, kaleyra: KaleyraS
     assert "india (Kaleyra v2, IN pod, WABA 111000111)" in text_of(parent)
 
 
-async def test_a_v1_number_is_added_and_its_record_shown(person: Person, europe: KaleyraStandIn,
-                                                         slack: SlackStandIn) -> None:
+async def test_a_v1_number_is_added_and_its_record_shown(
+    person: Person, europe: KaleyraStandIn, slack: SlackStandIn
+) -> None:
     await person.command("/wa-add")
     view = await switch_to(person, await person.opened_view("wa_add"), "europe-v1")
-    status, body = await person.submit(view, {
-        "display_name": "xyz", "wa_number": "+1 631-555-1000", "address": "my address",
-        "business_category": "MEDICAL_HEALTH", "contact_email": "ops@example.com",
-        "website": "https://google.com/testing", "display_image": None,
-    })
+    status, body = await person.submit(
+        view,
+        {
+            "display_name": "xyz",
+            "wa_number": "+1 631-555-1000",
+            "address": "my address",
+            "business_category": "MEDICAL_HEALTH",
+            "contact_email": "ops@example.com",
+            "website": "https://google.com/testing",
+            "display_image": None,
+        },
+    )
     assert status == 200 and body["response_action"] == "update"
     [request] = await europe.wait_for_requests(1)
     assert request.method == "POST" and request.path == "/v1/HXEU0002/whatsapp/number"
     assert request.headers["api-key"] == "test-key-eu"
     # Empty optional fields are left out: an empty display_image is an error at Kaleyra.
-    assert request.json == {"display_name": "xyz", "wa_number": "+16315551000", "address": "my address",
-                            "business_category": "Medical and Health", "contact_email": "ops@example.com",
-                            "website": "https://google.com/testing"}
+    assert request.json == {
+        "display_name": "xyz",
+        "wa_number": "+16315551000",
+        "address": "my address",
+        "business_category": "Medical and Health",
+        "contact_email": "ops@example.com",
+        "website": "https://google.com/testing",
+    }
     reply = await slack.wait_for("chat.postMessage", lambda c: bool(c.args.get("thread_ts")))
     record = doc.V1_ADD_OK["data"][0]
-    assert f"ID `{record['id']}`" in text_of(reply.args) and f"status `{record['status']}`" in text_of(reply.args)
+    assert f"ID `{record['id']}`" in text_of(reply.args) and f"status `{record['status']}`" in text_of(
+        reply.args
+    )
     assert record["name"] in text_of(reply.args)
     assert "europe-v1 (Kaleyra v1, EU pod" in text_of(slack.calls_of("chat.postMessage")[0].args)
     done = await slack.wait_for("views.update", lambda c: c.args["view"]["title"]["text"] == "Added")
     assert done.args["view_id"] == view["id"]
     [number] = await person.bot.store.numbers_with("+16315551000")
     assert (number.account, number.state, number.phone_number_id) == ("europe-v1", NumberState.ADDED, "102")
-    assert number.profile == {"address": "my address", "category": "MEDICAL_HEALTH", "email": "ops@example.com"}
+    assert number.profile == {
+        "address": "my address",
+        "category": "MEDICAL_HEALTH",
+        "email": "ops@example.com",
+    }
 
     # The update modal of a v1 number offers incoming_url, not the v2 callback profile
     await person.command("/wa-update", "+1 631 555 1000")
@@ -156,23 +210,36 @@ async def test_a_v1_number_is_added_and_its_record_shown(person: Person, europe:
     await person.submit(update, {"incoming_url": "https://example.com/in"})
     put = (await europe.wait_for_requests(2))[1]
     assert put.method == "PUT" and put.path == "/v2/HXEU0002/whatsapp/222000222/number/update"
-    assert put.json == {"phone_number": "+16315551000", "address": "my address", "category": "MEDICAL_HEALTH",
-                        "email": "ops@example.com", "incoming_url": "https://example.com/in"}
+    assert put.json == {
+        "phone_number": "+16315551000",
+        "address": "my address",
+        "category": "MEDICAL_HEALTH",
+        "email": "ops@example.com",
+        "incoming_url": "https://example.com/in",
+    }
 
 
 @pytest.mark.parametrize("name", ["required", "invalid_category"])
-async def test_v1_field_errors_come_back_to_the_form(person: Person, europe: KaleyraStandIn, slack: SlackStandIn,
-                                                    name: str) -> None:
+async def test_v1_field_errors_come_back_to_the_form(
+    person: Person, europe: KaleyraStandIn, slack: SlackStandIn, name: str
+) -> None:
     body = doc.V1_ADD_FAILURES[name]
     europe.queue("v1_add", body)
     await person.command("/wa-add", "+1 631 555 1000 xyz")
     view = await switch_to(person, await person.opened_view("wa_add"), "europe-v1")
     await person.submit(view, {"business_category": "EDUCATION"})
-    again = await slack.wait_for("views.update", lambda c: c.args["view"].get("callback_id") == "wa_add"
-                                 and any(b["type"] == "context" for b in c.args["view"]["blocks"]))
-    shown = {blocks["block_id"]: after["elements"][0]["text"] for blocks, after in
-             zip(again.args["view"]["blocks"], again.args["view"]["blocks"][1:], strict=False)
-             if after["type"] == "context" and blocks["type"] == "input"}
+    again = await slack.wait_for(
+        "views.update",
+        lambda c: (
+            c.args["view"].get("callback_id") == "wa_add"
+            and any(b["type"] == "context" for b in c.args["view"]["blocks"])
+        ),
+    )
+    shown = {
+        blocks["block_id"]: after["elements"][0]["text"]
+        for blocks, after in zip(again.args["view"]["blocks"], again.args["view"]["blocks"][1:], strict=False)
+        if after["type"] == "context" and blocks["type"] == "input"
+    }
     assert set(shown) == set(body["error"]["parameter"].split(","))
     assert any("required" in text or "invalid" in text for text in shown.values())
     fields = {b["block_id"]: b["element"] for b in again.args["view"]["blocks"] if b["type"] == "input"}
@@ -183,20 +250,28 @@ async def test_v1_field_errors_come_back_to_the_form(person: Person, europe: Kal
     assert number.state == NumberState.FAILED
 
 
-async def test_v1_empty_display_image_error_is_shown(person: Person, europe: KaleyraStandIn,
-                                                    slack: SlackStandIn) -> None:
+async def test_v1_empty_display_image_error_is_shown(
+    person: Person, europe: KaleyraStandIn, slack: SlackStandIn
+) -> None:
     europe.queue("v1_add", doc.V1_ADD_FAILURES["empty_display_image"])
     await person.command("/wa-add", "+1 631 555 1000 xyz")
     view = await switch_to(person, await person.opened_view("wa_add"), "europe-v1")
     await person.submit(view, {})
     reply = await slack.wait_for("chat.postMessage", lambda c: bool(c.args.get("thread_ts")))
     assert "E962" in text_of(reply.args) and "display_image cannot be empty" in text_of(reply.args)
-    again = await slack.wait_for("views.update", lambda c: c.args["view"].get("callback_id") == "wa_add"
-                                 and "display_image cannot be empty" in str(c.args["view"]["blocks"]))
+    again = await slack.wait_for(
+        "views.update",
+        lambda c: (
+            c.args["view"].get("callback_id") == "wa_add"
+            and "display_image cannot be empty" in str(c.args["view"]["blocks"])
+        ),
+    )
     assert again.args["view_id"] == view["id"]
 
 
-async def test_a_meta_number_is_added_with_its_id(person: Person, meta: MetaStandIn, slack: SlackStandIn) -> None:
+async def test_a_meta_number_is_added_with_its_id(
+    person: Person, meta: MetaStandIn, slack: SlackStandIn
+) -> None:
     await person.command("/wa-add", "+1 (631) 555-1000")
     view = await switch_to(person, await person.opened_view("wa_add"), "meta-pool")
     status, body = await person.submit(view, {})
@@ -214,8 +289,9 @@ async def test_a_meta_number_is_added_with_its_id(person: Person, meta: MetaStan
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422, 429, 500])
-async def test_every_graph_error_is_shown_as_a_person_wants_it(person: Person, meta: MetaStandIn,
-                                                              slack: SlackStandIn, status: int) -> None:
+async def test_every_graph_error_is_shown_as_a_person_wants_it(
+    person: Person, meta: MetaStandIn, slack: SlackStandIn, status: int
+) -> None:
     body = doc.META_ERRORS[status]
     for _ in range(4):  # more than the bot's attempts, so even retried errors end as errors
         meta.queue(body, status=status)
@@ -225,7 +301,9 @@ async def test_every_graph_error_is_shown_as_a_person_wants_it(person: Person, m
     text = text_of(reply.args)
     error = body["error"]
     first_line = text.split("\n")[1]
-    assert error["error_user_title"] in first_line and error["error_user_msg"] in first_line  # the person's words first
+    assert (
+        error["error_user_title"] in first_line and error["error_user_msg"] in first_line
+    )  # the person's words first
     assert f"`{error['code']}`" in text and error["message"] in text and error["fbtrace_id"] in text
     assert "Next:" in text
     retried = status in (429, 500)
@@ -234,8 +312,9 @@ async def test_every_graph_error_is_shown_as_a_person_wants_it(person: Person, m
     assert number.state == NumberState.FAILED
 
 
-async def test_a_rate_limited_meta_add_is_retried_and_succeeds(person: Person, meta: MetaStandIn,
-                                                               slack: SlackStandIn) -> None:
+async def test_a_rate_limited_meta_add_is_retried_and_succeeds(
+    person: Person, meta: MetaStandIn, slack: SlackStandIn
+) -> None:
     meta.queue(doc.META_ERRORS[429], status=429)
     await person.command("/wa-add", "+1 (631) 555-1000")
     await person.submit(await switch_to(person, await person.opened_view("wa_add"), "meta-pool"), {})
@@ -244,7 +323,9 @@ async def test_a_rate_limited_meta_add_is_retried_and_succeeds(person: Person, m
     assert len(meta.requests) == 2
 
 
-async def test_a_minimal_graph_error_still_reads_well(person: Person, meta: MetaStandIn, slack: SlackStandIn) -> None:
+async def test_a_minimal_graph_error_still_reads_well(
+    person: Person, meta: MetaStandIn, slack: SlackStandIn
+) -> None:
     meta.queue(doc.META_MINIMAL_ERROR, status=400)
     await person.command("/wa-add", "+1 (631) 555-1000")
     await person.submit(await switch_to(person, await person.opened_view("wa_add"), "meta-pool"), {})
@@ -253,7 +334,9 @@ async def test_a_minimal_graph_error_still_reads_well(person: Person, meta: Meta
     assert f"Meta `{error['code']}` · {error['message']}" in text_of(reply.args)
 
 
-async def test_resend_code_once_per_cooldown(person: Person, kaleyra: KaleyraStandIn, slack: SlackStandIn) -> None:
+async def test_resend_code_once_per_cooldown(
+    person: Person, kaleyra: KaleyraStandIn, slack: SlackStandIn
+) -> None:
     await person.command("/wa-add", "+91 98765 43210 Acme")
     await person.submit(await person.opened_view("wa_add"), {"verification_type": "VOICE"})
     reply = (await slack.wait_for("chat.postMessage", lambda c: bool(c.args.get("thread_ts")))).args
@@ -280,8 +363,9 @@ async def test_resend_code_once_per_cooldown(person: Person, kaleyra: KaleyraSta
     assert buttons == ["enter_otp", "resend_otp"]
 
 
-async def test_a_verify_uses_the_numbers_own_account(person: Person, kaleyra: KaleyraStandIn,
-                                                    slack: SlackStandIn) -> None:
+async def test_a_verify_uses_the_numbers_own_account(
+    person: Person, kaleyra: KaleyraStandIn, slack: SlackStandIn
+) -> None:
     await person.command("/wa-add", "+91 98765 43210 Acme")
     await person.submit(await person.opened_view("wa_add"), {})
     await kaleyra.wait_for_requests(1)

@@ -25,7 +25,9 @@ async def add_number(person: Person, text: str = "+91 98765 43210 Acme Support")
     return await person.submit(view, {})
 
 
-async def test_add_verify_update_through_slack(person: Person, slack: SlackStandIn, kaleyra: KaleyraStandIn) -> None:
+async def test_add_verify_update_through_slack(
+    person: Person, slack: SlackStandIn, kaleyra: KaleyraStandIn
+) -> None:
     # Given /wa-add with a pasted number and a name, the modal comes pre-filled
     status, body = await person.command("/wa-add", "+91 98765 43210 Acme Support")
     assert (status, body) == (200, None)
@@ -45,8 +47,12 @@ async def test_add_verify_update_through_slack(person: Person, slack: SlackStand
     assert request.path == f"/v2/{SID}/whatsapp/{WABA_ID}/number/add"
     assert request.headers["api-key"] == "test-kaleyra-key"
     assert request.headers["content-type"].startswith("application/json")
-    assert request.json == {"phone_number": "9876543210", "name": "Acme Support", "verification_type": "VOICE",
-                            "country_code": "+91"}
+    assert request.json == {
+        "phone_number": "9876543210",
+        "name": "Acme Support",
+        "verification_type": "VOICE",
+        "country_code": "+91",
+    }
 
     # And the thread says so, with the phone number ID and the Enter OTP button
     reply = (await slack.wait_for("chat.postMessage", lambda c: bool(c.args.get("thread_ts")))).args
@@ -62,7 +68,10 @@ async def test_add_verify_update_through_slack(person: Person, slack: SlackStand
 
     [number] = await person.bot.store.numbers_with("+919876543210")
     assert (number.state, number.phone_number_id, number.display_name) == (
-        NumberState.AWAITING_OTP, "7654XXXXXXXXXX", "Acme Support")
+        NumberState.AWAITING_OTP,
+        "7654XXXXXXXXXX",
+        "Acme Support",
+    )
     assert number.thread_ts == reply["thread_ts"]
 
     # When the person clicks Enter OTP and types the code with a dash
@@ -87,15 +96,27 @@ async def test_add_verify_update_through_slack(person: Person, slack: SlackStand
     await person.command("/wa-update", "+91 98765 43210")
     update_view = await person.opened_view("wa_update")
     fields = [b["block_id"] for b in update_view["blocks"] if b["type"] == "input"]
-    assert fields == ["address", "description", "category", "email", "about", "callback_profile_id",
-                      "outgoing_callback_profile_id"]
-    status, body = await person.submit(update_view, {"address": "EGL", "category": "BEAUTY_SPA_SALON",
-                                                      "email": "ops@example.com"})
+    assert fields == [
+        "address",
+        "description",
+        "category",
+        "email",
+        "about",
+        "callback_profile_id",
+        "outgoing_callback_profile_id",
+    ]
+    status, body = await person.submit(
+        update_view, {"address": "EGL", "category": "BEAUTY_SPA_SALON", "email": "ops@example.com"}
+    )
     assert (status, body) == (200, None)
     put = (await kaleyra.wait_for_requests(3))[2]
     assert put.method == "PUT" and put.path == f"/v2/{SID}/whatsapp/{WABA_ID}/number/update"
-    assert put.json == {"phone_number": "+919876543210", "address": "EGL", "category": "BEAUTY_SPA_SALON",
-                        "email": "ops@example.com"}
+    assert put.json == {
+        "phone_number": "+919876543210",
+        "address": "EGL",
+        "category": "BEAUTY_SPA_SALON",
+        "email": "ops@example.com",
+    }
     updated = await slack.wait_for("chat.postMessage", lambda c: "Profile updated" in text_of(c.args))
     assert updated.args["thread_ts"] == reply["thread_ts"]
 
@@ -112,7 +133,11 @@ async def test_add_verify_update_through_slack(person: Person, slack: SlackStand
     # And every operation is in the history, one thread for all of it
     history = await person.bot.store.history(number.id)
     assert [(o.action, o.outcome, o.provider_code) for o in history][::-1] == [
-        ("add", "ok", "WA200"), ("verify", "ok", "WA200"), ("update", "ok", "WA200")]
+        ("add", "ok", "WA200"),
+        ("verify", "ok", "WA200"),
+        ("update", "ok", "WA200"),
+    ]
     assert {c.args["thread_ts"] for c in slack.calls_of("chat.postMessage") if c.args.get("thread_ts")} == {
-        reply["thread_ts"]}
+        reply["thread_ts"]
+    }
     assert len([c for c in slack.calls_of("chat.postMessage") if not c.args.get("thread_ts")]) == 1
