@@ -31,7 +31,7 @@ from bot.kaleyra import Category
 from bot.store import Number, NumberState, Operation
 
 SECTION_LIMIT = 3000
-STATE_WORDS = {
+STATE_WORDS: dict[str, str] = {
     NumberState.ADDING: "Adding…",
     NumberState.AWAITING_OTP: "Awaiting OTP",
     NumberState.VERIFIED: "Verified :white_check_mark:",
@@ -50,7 +50,7 @@ Account = KaleyraAccount | MetaAccount
 
 
 def state_words(state: str) -> str:
-    return STATE_WORDS.get(NumberState(state), state) if state in NumberState._value2member_map_ else state
+    return STATE_WORDS.get(state, state)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -232,9 +232,14 @@ def otp_modal(
     *,
     ask_id: bool = False,
     problem: Sequence[str] = (),
+    choices: Sequence[Account] = (),
 ) -> dict[str, Any]:
-    """The OTP form; `problem` shows why the last try failed, so the person can try again at once."""
-    blocks: list[Block] = [_section(f"Enter the six-digit code sent to *{e164}* ({account.label}).")]
+    """The OTP form; `problem` shows why the last try failed, so the person can try again at once.
+
+    `choices`: the accounts the number may be on, when the bot has no record of it.
+    """
+    blocks: list[Block] = [_account_block(choices, account)] if len(choices) > 1 else []
+    blocks.append(_section(f"Enter the six-digit code sent to *{e164}* ({account.label})."))
     if problem:
         blocks.append(_section(":warning: " + "\n".join(problem)))
     blocks.append(
@@ -258,9 +263,16 @@ def otp_modal(
 
 
 def update_modal(
-    e164: str, account: KaleyraAccount, profile: dict[str, Any], metadata: dict[str, Any]
+    e164: str,
+    account: KaleyraAccount,
+    profile: dict[str, Any],
+    metadata: dict[str, Any],
+    choices: Sequence[Account] = (),
 ) -> dict[str, Any]:
-    """The profile form, pre-filled with what the bot last set; only fields that apply to the account's version."""
+    """The profile form, pre-filled with what the bot last set; only fields that apply to the account's version.
+
+    `choices`: the accounts the number may be on, when the bot has no record of it.
+    """
 
     def text(block_id: str, label: str, limit: int | None, multiline: bool = False) -> InputBlock:
         return _input(
@@ -279,7 +291,8 @@ def update_modal(
             hint=hint,
         )
 
-    blocks: list[Block] = [
+    blocks: list[Block] = [_account_block(choices, account)] if len(choices) > 1 else []
+    blocks += [
         _section(f"Business profile of *{e164}* ({account.label}). Only filled-in fields are sent."),
         text("address", "Address", 256),
         text("description", "Description", 256, multiline=True),
@@ -301,7 +314,9 @@ def update_modal(
     if account.api_version == "v2":
         blocks.append(text("callback_profile_id", "Callback profile ID (incoming)", 64))
     blocks.append(text("outgoing_callback_profile_id", "Outgoing callback profile ID", 64))
-    return _modal("wa_update", "Update business profile", blocks, metadata, submit="Update")
+    return _modal(
+        "wa_update", "Update business profile", blocks, {**metadata, "account": account.name}, submit="Update"
+    )
 
 
 def notice_modal(title: str, lines: Sequence[str]) -> dict[str, Any]:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from slack_bolt.app.async_app import AsyncApp
 
-from bot.onboarding import Onboarding
+from bot.onboarding import Onboarding, Requester
 from handlers import actions, commands, submissions
 from handlers.authorize import Gate
+
+log = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, onboarding: Onboarding, gate: Gate) -> None:
@@ -14,3 +19,21 @@ def register(app: AsyncApp, onboarding: Onboarding, gate: Gate) -> None:
     commands.register(app, onboarding)
     submissions.register(app, onboarding)
     actions.register(app, onboarding)
+
+    @app.error
+    async def tell_the_person(error: Exception, body: dict[str, Any]) -> None:
+        """A listener failed after its acknowledgement: the person still hears about it."""
+        log.error("listener failed: %s", type(error).__name__, exc_info=error)
+        user = body.get("user_id") or (body.get("user") or {}).get("id")
+        if not user:
+            return
+        channel = body.get("channel_id") or (body.get("channel") or {}).get("id") or user
+        requester = Requester(user_id=user, channel_id=channel, response_url=body.get("response_url"))
+        text = (
+            f":x: wa-bot could not finish that ({type(error).__name__}). Nothing you entered was sent to a "
+            "provider unless its thread says so; try again, and tell an admin if it persists."
+        )
+        try:
+            await onboarding.threads.tell(requester, text)
+        except Exception as failure:
+            log.error("could not tell %s about the failure: %s", user, type(failure).__name__)

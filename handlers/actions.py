@@ -9,6 +9,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import forms, views
+from bot.accounts import KaleyraAccount
 from bot.onboarding import Onboarding, Requester
 from bot.store import NumberState
 from handlers.payloads import ModalContext
@@ -27,18 +28,27 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
     async def switch_account(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        """Switching the account swaps the add modal's fields for what that provider needs."""
+        """Switching the account swaps the modal's fields for what that account needs; typed values stay."""
         await ack()
         view = body["view"]
         chosen = accounts.get(action["selected_option"]["value"])
         if chosen is None:
             return
         typed = forms.values_of(view["state"])
-        number = typed.get("phone_number") or typed.get("wa_number")
-        name = typed.get("name") or typed.get("display_name")
-        carried = {"phone_number": number, "wa_number": number, "name": name, "display_name": name}
-        context = ModalContext.of(view).dump()
-        new_view = views.add_modal(list(accounts.values()), chosen, context, carried)
+        context = ModalContext.of(view)
+        context.account = chosen.name
+        choices = [a for a in accounts.values() if isinstance(a, KaleyraAccount)]
+        if view["callback_id"] == "wa_add":
+            number = typed.get("phone_number") or typed.get("wa_number")
+            name = typed.get("name") or typed.get("display_name")
+            carried = {"phone_number": number, "wa_number": number, "name": name, "display_name": name}
+            new_view = views.add_modal(list(accounts.values()), chosen, context.dump(), carried)
+        elif view["callback_id"] == "wa_update" and isinstance(chosen, KaleyraAccount) and context.e164:
+            new_view = views.update_modal(context.e164, chosen, typed, context.dump(), choices=choices)
+        elif view["callback_id"] == "wa_verify" and context.e164:
+            new_view = views.otp_modal(context.e164, chosen, context.dump(), ask_id=True, choices=choices)
+        else:
+            return
         await client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
 
     @app.action("enter_otp")

@@ -10,7 +10,7 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import views
-from bot.accounts import KaleyraAccount, MetaAccount
+from bot.accounts import KaleyraAccount
 from bot.onboarding import Onboarding
 from bot.phone import PhoneError, parse_phone
 from bot.store import Number, NumberState
@@ -21,7 +21,8 @@ HELP_WORDS = {"help", "-h", "--help", "?"}
 
 def register(app: AsyncApp, onboarding: Onboarding) -> None:
     accounts = list(onboarding.accounts.values())
-    kaleyra_accounts = [a for a in accounts if isinstance(a, KaleyraAccount)]
+    kaleyra_accounts = {a.name: a for a in accounts if isinstance(a, KaleyraAccount)}
+    first_kaleyra = next(iter(kaleyra_accounts.values()), None)
 
     def context_of(command: dict[str, Any], **extra: Any) -> dict[str, Any]:
         return ModalContext(
@@ -69,68 +70,61 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
         return numbers[-1] if numbers else None
 
     @app.command("/wa-verify")
-    async def wa_verify(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+    async def wa_verify(
+        ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
         e164 = await number_from(ack, command)
         if e164 is None:
             return
-        number = pick(
-            [
-                n
-                for n in await onboarding.store.numbers_with(e164)
-                if isinstance(onboarding.accounts.get(n.account), KaleyraAccount)
-            ]
-        )
+        await ack()
+        number = pick([n for n in await onboarding.store.numbers_with(e164) if n.account in kaleyra_accounts])
         if number is None and not kaleyra_accounts:
-            await ack(
-                response_type="ephemeral",
-                text="No Kaleyra account is configured, so there is nothing to verify.",
+            await respond(
+                response_type="ephemeral", text="No Kaleyra account is configured: nothing to verify."
             )
             return
         if number is not None and number.state in (NumberState.VERIFIED, NumberState.ADDED):
-            await ack(
-                response_type="ephemeral",
-                text=f"{e164} is {views.state_words(number.state)}: there is no code to enter.",
-            )
+            state = views.state_words(number.state)
+            await respond(response_type="ephemeral", text=f"{e164} is {state}: there is no code to enter.")
             return
-        await ack()
         if number is not None and number.phone_number_id:
-            account: KaleyraAccount | MetaAccount = onboarding.accounts[number.account]
-            view = views.otp_modal(e164, account, context_of(command, number_id=number.id))
-        else:
-            account = onboarding.accounts[number.account] if number else kaleyra_accounts[0]
             view = views.otp_modal(
-                e164, account, context_of(command, account=account.name, e164=e164), ask_id=True
+                e164, kaleyra_accounts[number.account], context_of(command, number_id=number.id)
             )
+        else:  # unknown to the bot: ask for the phone number ID (and the account, when there are several)
+            assert first_kaleyra is not None
+            account = kaleyra_accounts[number.account] if number else first_kaleyra
+            choices = [] if number else list(kaleyra_accounts.values())
+            context = context_of(command, account=account.name, e164=e164)
+            view = views.otp_modal(e164, account, context, ask_id=True, choices=choices)
         await client.views_open(trigger_id=command["trigger_id"], view=view)
 
     @app.command("/wa-update")
-    async def wa_update(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
+    async def wa_update(
+        ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient, respond: AsyncRespond
+    ) -> None:
         e164 = await number_from(ack, command)
         if e164 is None:
             return
-        known = await onboarding.store.numbers_with(e164)
-        number = pick([n for n in known if isinstance(onboarding.accounts.get(n.account), KaleyraAccount)])
-        if number is None and not kaleyra_accounts:
-            await ack(
-                response_type="ephemeral",
-                text="Profile updates go through Kaleyra, and no Kaleyra account is configured.",
-            )
-            return
-        if number is None and known:
-            await ack(
-                response_type="ephemeral",
-                text=f"{e164} is on a Meta account; its profile is managed in "
-                "Meta Business Manager, not through Kaleyra.",
-            )
-            return
         await ack()
+        known = await onboarding.store.numbers_with(e164)
+        number = pick([n for n in known if n.account in kaleyra_accounts])
+        if number is None and (known or not kaleyra_accounts):
+            where = "is on a Meta account, whose profile" if known else "cannot be updated: a profile"
+            await respond(
+                response_type="ephemeral",
+                text=f"{e164} {where} is managed through Kaleyra, and no Kaleyra account holds it here.",
+            )
+            return
         if number is not None:
-            account = onboarding.accounts[number.account]
-            assert isinstance(account, KaleyraAccount)
+            account = kaleyra_accounts[number.account]
             view = views.update_modal(e164, account, number.profile, context_of(command, number_id=number.id))
-        else:
-            account = kaleyra_accounts[0]
-            view = views.update_modal(e164, account, {}, context_of(command, account=account.name, e164=e164))
+        else:  # added outside the bot: the first Kaleyra account, or the one picked in the modal
+            assert first_kaleyra is not None
+            context = context_of(command, account=first_kaleyra.name, e164=e164)
+            view = views.update_modal(
+                e164, first_kaleyra, {}, context, choices=list(kaleyra_accounts.values())
+            )
         await client.views_open(trigger_id=command["trigger_id"], view=view)
 
     @app.command("/wa-numbers")

@@ -84,6 +84,9 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
         except forms.FormErrors as error:
             errors.update(error.errors)
         if context.number_id is None:
+            context.account = values.get("account") or context.account
+            if not isinstance(accounts.get(context.account or ""), KaleyraAccount):
+                errors["account"] = "Pick one of the Kaleyra accounts."
             try:
                 phone_number_id = forms.phone_number_id_of(values)
             except forms.FormErrors as error:
@@ -124,19 +127,23 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
         values = forms.values_of(view["state"])
         number = await onboarding.store.number(context.number_id) if context.number_id else None
         e164 = number.e164 if number else context.e164
+        account = number.account if number else values.get("account") or context.account
         assert e164
+        if not isinstance(accounts.get(account or ""), KaleyraAccount):
+            await ack(response_action="errors", errors={"account": "Pick one of the Kaleyra accounts."})
+            return
         try:
             request = forms.update_request(values, e164)
         except forms.FormErrors as error:
             await ack(response_action="errors", errors=error.errors)
             return
         if not request.model_dump(exclude_none=True, exclude={"phone_number"}):
-            first = next(iter(view["state"]["values"]), "address")
+            first = next(b for b in view["state"]["values"] if b != "account")
             await ack(response_action="errors", errors={first: "Fill in at least one field to update."})
             return
         await ack()
         requester = context.requester(body["user"]["id"])
         if number is None:
-            assert context.account
-            number = await onboarding.known_number(context.account, e164, requester)
+            assert account
+            number = await onboarding.known_number(account, e164, requester)
         await onboarding.update(number.id, request, requester)
