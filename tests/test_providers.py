@@ -374,3 +374,41 @@ async def test_a_verify_uses_the_numbers_own_account(
     verify = (await kaleyra.wait_for_requests(2))[1]
     assert verify.path == "/v2/HXIN0001/whatsapp/111000111/number/verify"
     assert verify.json == {"id": "7654XXXXXXXXXX", "phone_number": "+919876543210", "otp": "123456"}
+
+
+async def test_a_number_added_elsewhere_is_verified_on_the_account_picked(
+    person: Person, kaleyra: KaleyraStandIn, europe: KaleyraStandIn, slack: SlackStandIn
+) -> None:
+    await person.command("/wa-verify", "+44 20 7123 4567")
+    view = await person.opened_view("wa_verify")
+    assert inputs(view) == ["account", "otp", "id"]
+    assert [o["value"] for o in view["blocks"][0]["element"]["options"]] == ["india", "europe-v1"]
+    status, body = await person.submit(view, {"account": "europe-v1", "otp": "654321", "id": "555000"})
+    assert status == 200 and body["response_action"] == "update"
+    [verify] = await europe.wait_for_requests(1)
+    assert verify.path == "/v2/HXEU0002/whatsapp/222000222/number/verify"
+    assert verify.json == {"id": "555000", "phone_number": "+442071234567", "otp": "654321"}
+    assert kaleyra.requests == []
+    [number] = await person.bot.store.numbers_with("+442071234567")
+    assert (number.account, number.state, number.phone_number_id) == (
+        "europe-v1",
+        NumberState.VERIFIED,
+        "555000",
+    )
+    await slack.wait_for("chat.postMessage", lambda c: "Verified" in text_of(c.args))
+
+
+async def test_a_forged_account_is_refused_at_the_door(person: Person, kaleyra: KaleyraStandIn) -> None:
+    await person.command("/wa-update", "+44 20 7123 4567")
+    view = await person.opened_view("wa_update")
+    assert inputs(view)[0] == "account"
+    status, body = await person.submit(view, {"account": "meta-pool", "about": "Hello"})
+    assert status == 200 and body == {
+        "response_action": "errors",
+        "errors": {"account": "Pick one of the Kaleyra accounts."},
+    }
+    status, body = await person.submit(view, {"about": "Hello"})
+    assert (status, body) == (200, None)
+    [put] = await kaleyra.wait_for_requests(1)
+    assert put.json == {"phone_number": "+442071234567", "about": "Hello"}
+    await person.slack.wait_for("chat.postMessage", lambda c: "Profile updated" in text_of(c.args))
