@@ -45,6 +45,11 @@ NEXT_STEPS: list[tuple[str, str, str]] = [
         "payload format",
         "Kaleyra did not accept the shape of the request: please report this to the wa-bot maintainers with this thread's link.",
     ),
+    (
+        "WA400",
+        "'waba_id'",
+        "Ask an admin to check the WABA ID of this account (KALEYRA_WABA_ID or the accounts file).",
+    ),
     ("WA400", "'required' tag", "A required field was missing: fill in every field and try again."),
     ("WA400", "exceeds 255", "Shorten the display name to 255 characters and try again."),
     (

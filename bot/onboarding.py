@@ -184,6 +184,7 @@ class Onboarding:
 
         async def call(number: Number) -> tuple[Event, dict[str, Any]]:
             details = [f"{number.e164} is verified."]
+            answer: dict[str, Any] = {"code": "WA200", "data": number.phone_number_id}
             try:
                 await self.kaleyra.verify_phone_number(account, request)
             except ProviderError as error:
@@ -191,12 +192,10 @@ class Onboarding:
                     result.error = error
                     raise
                 details = [f"Kaleyra says {number.e164} was already approved: nothing more to do."]
+                answer = {"code": error.code, "message": error.message}
             await self.store.change(number.id, state=NumberState.VERIFIED)
             result.verified = True
-            return Event(Kind.VERIFIED, "verify", "", details), {
-                "code": "WA200",
-                "data": number.phone_number_id,
-            }
+            return Event(Kind.VERIFIED, "verify", "", details), answer
 
         await self._run(
             number,
@@ -359,7 +358,8 @@ class Onboarding:
                 "(`/wa-numbers <number>`); try again, and tell an admin if it persists.",
             )
             return None
-        await self.store.finish(operation_id, Outcome.OK, code=response.pop("code", None), response=response)
+        code, message = response.pop("code", None), response.pop("message", None)
+        await self.store.finish(operation_id, Outcome.OK, code=code, message=message, response=response)
         event.user_id = requester.user_id
         await self.threads.post(await self._number(number.id), event, requester)
         return None
