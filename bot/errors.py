@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.mrkdwn import escape
+
 
 @dataclass
 class ProviderError(Exception):
@@ -55,7 +57,7 @@ NEXT_STEPS: list[tuple[str, str, str]] = [
     (
         "WA400",
         "otp format",
-        "Enter the six-digit code from the SMS or voice call again (Enter OTP button), or ask for a new code.",
+        "Enter the six-digit code from the SMS or voice call again, or ask for a new one with Resend code.",
     ),
     (
         "WA400",
@@ -120,16 +122,16 @@ def explain(error: ProviderError) -> list[str]:
     """Lines a person reads: what went wrong (the provider's code and message), the details, then what to do."""
     lines: list[str] = []
     if error.user_title or error.user_message:
-        lines.append(": ".join(part for part in (error.user_title, error.user_message) if part))
-    lines.append(f"{error.provider} `{error.code}` · {error.message}")
+        lines.append(": ".join(escape(part) for part in (error.user_title, error.user_message) if part))
+    lines.append(f"{error.provider} `{escape(error.code)}` · {escape(error.message)}")
     for name, text in error.field_errors.items():
         if text and text != error.message:
-            lines.append(f"• `{name}`: {text}")
+            lines.append(f"• `{escape(name)}`: {escape(text)}")
     support = []
     if error.subcode is not None:
         support.append(f"subcode {error.subcode}")
     if error.trace_id:
-        support.append(f"trace ID `{error.trace_id}`")
+        support.append(f"trace ID `{escape(error.trace_id)}`")
     if error.http_status is not None and error.provider == "Meta":
         support.append(f"HTTP {error.http_status}")
     if support:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -119,8 +120,12 @@ def add_meta_request(values: dict[str, str | None]) -> AddPhoneNumbersRequest:
 
 def otp_of(values: dict[str, str | None]) -> str:
     """The six digits of `123456`, `123-456` or `123 456`."""
-    digits = OTP_SEPARATORS.sub("", values.get("otp") or "")
-    if not re.fullmatch(r"\d{6}", digits):
+    typed = OTP_SEPARATORS.sub("", values.get("otp") or "")
+    # Phones type other scripts' digits too (१२३४५६, １２３４５６): Kaleyra wants ASCII.
+    digits = "".join(
+        str(unicodedata.digit(c)) if unicodedata.digit(c, None) is not None else c for c in typed
+    )
+    if not re.fullmatch(r"[0-9]{6}", digits):
         raise FormErrors(
             {"otp": "Enter the six-digit code from the SMS or voice call, like 123456 or 123-456."}
         )

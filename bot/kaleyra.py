@@ -112,7 +112,7 @@ class VerifyPhoneNumberRequest(BaseModel):
     @field_validator("otp")
     @classmethod
     def _six_digits(cls, otp: SecretStr) -> SecretStr:
-        if not re.fullmatch(r"\d{6}", otp.get_secret_value()):
+        if not re.fullmatch(r"[0-9]{6}", otp.get_secret_value()):
             raise ValueError("the OTP is six digits")
         return otp
 

@@ -16,6 +16,19 @@ from bot.store import Number, Store
 
 log = logging.getLogger(__name__)
 
+# Answers of chat.postMessage that mean "not in this channel": the thread moves to a DM with the requester.
+CHANNEL_REFUSALS = {
+    "not_in_channel",
+    "channel_not_found",
+    "is_archived",
+    "restricted_action",
+    "access_denied",
+    "ekm_access_denied",
+    "team_access_not_granted",
+    "restricted_action_read_only_channel",
+    "restricted_action_thread_only_channel",
+    "restricted_action_non_threadable_channel",
+}
 HEADLINES = {
     Kind.ADDED: ":white_check_mark: Added",
     Kind.CODE_SENT: ":incoming_envelope: New code requested",
@@ -52,6 +65,8 @@ class SlackThreads:
             posted = await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         except SlackApiError as error:
             reason = error.response.get("error", "refused")
+            if reason not in CHANNEL_REFUSALS:  # rate limits, outages: not a reason to move the thread
+                raise
             posted = await self.client.chat_postMessage(channel=requester.user_id, text=text, blocks=blocks)
             await self.tell(
                 requester,

@@ -24,6 +24,7 @@ from bot.kaleyra import (
     category_from_words,
 )
 from bot.meta import AddPhoneNumbersRequest, MetaClient
+from bot.mrkdwn import escape
 from bot.store import Number, NumberState, Outcome, Store
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ class Onboarding:
             assert isinstance(request, AddPhoneNumbersRequest)
             added = await self.meta.add_phone_number(account, request)
             await self.store.change(number.id, state=NumberState.ADDED, phone_number_id=added.id)
-            event = Event(Kind.ADDED, "add", "", [f"Meta added the number: ID `{added.id}`."])
+            event = Event(Kind.ADDED, "add", "", [f"Meta added the number: ID `{escape(added.id)}`."])
             return event, {"code": "HTTP 200", **added.model_dump()}
         if isinstance(request, AddWhatsAppNumberRequest):
             record = await self.kaleyra.add_whatsapp_number(account, request)
@@ -152,7 +153,8 @@ class Onboarding:
                 profile={**number.profile, **profile},
             )
             details = [
-                f"Kaleyra created the record: ID `{record.id}`, status `{record.status}`, name {record.name}."
+                f"Kaleyra created the record: ID `{escape(record.id)}`, status `{escape(record.status)}`, "
+                f"name {escape(record.name)}."
             ]
             return Event(Kind.ADDED, "add", "", details), {
                 "code": "I102",
@@ -164,7 +166,7 @@ class Onboarding:
         await self.store.claim_otp_request(number.id, timedelta(0))
         via = "a voice call" if request.verification_type == "VOICE" else "SMS"
         details = [
-            f"Phone number ID: `{phone_number_id}`.",
+            f"Phone number ID: `{escape(phone_number_id)}`.",
             f"Kaleyra is sending a six-digit code to {number.e164} by {via}: press *Enter OTP* when it arrives.",
         ]
         return Event(Kind.ADDED, "add", "", details, awaiting_code=True), {
@@ -217,7 +219,7 @@ class Onboarding:
             await self.kaleyra.update_phone_number(account, request)
             changed = {k: v for k, v in sent.items() if k != "phone_number"}
             await self.store.change(number.id, profile={**number.profile, **changed})
-            details = [f"• `{name}`: {value}" for name, value in changed.items()]
+            details = [f"• `{name}`: {escape(value)}" for name, value in changed.items()]
             return Event(Kind.UPDATED, "update", "", ["Kaleyra accepted the new profile:", *details]), {
                 "code": "WA200",
                 "data": 1,

@@ -28,6 +28,7 @@ from slack_sdk.models.views import View
 
 from bot.accounts import KaleyraAccount, MetaAccount
 from bot.kaleyra import Category
+from bot.mrkdwn import escape
 from bot.store import Number, NumberState, Operation
 
 SECTION_LIMIT = 3000
@@ -340,7 +341,7 @@ def _when(moment: datetime) -> str:
 
 def parent_message(number: Number, account: Account) -> tuple[str, list[dict[str, Any]]]:
     """The thread's first message: the number, the account, who asked, the current state."""
-    name = f" · {number.display_name}" if number.display_name else ""
+    name = f" · {escape(number.display_name)}" if number.display_name else ""
     lines = [
         f"*{number.e164}*{name}",
         f"Account: {account.label}",
@@ -348,7 +349,7 @@ def parent_message(number: Number, account: Account) -> tuple[str, list[dict[str
         f"Asked by <@{number.created_by}>",
     ]
     if number.phone_number_id:
-        lines.insert(2, f"Phone number ID: `{number.phone_number_id}`")
+        lines.insert(2, f"Phone number ID: `{escape(number.phone_number_id)}`")
     text = f"{number.e164}: {state_words(number.state)}"
     blocks = [
         _section("\n".join(lines)),
@@ -390,7 +391,7 @@ def numbers_list(numbers: Sequence[Number], total: int, labels: dict[str, str]) 
     if not numbers:
         blocks.append(_section("wa-bot knows no numbers yet. Add one with `/wa-add`."))
     lines = [
-        f"• *{n.e164}*{' · ' + n.display_name if n.display_name else ''} · {labels.get(n.account, n.account)}"
+        f"• *{n.e164}*{' · ' + escape(n.display_name) if n.display_name else ''} · {labels.get(n.account, n.account)}"
         f" · {state_words(n.state)}{_thread_link(n.channel_id, n.thread_ts)}"
         for n in numbers
     ]
@@ -414,14 +415,14 @@ def history(number: Number, label: str, operations: Sequence[Operation]) -> list
         HeaderBlock(text=_text(f"{number.e164}: {state_words(number.state)}")),
         _section(
             f"Account: {label}"
-            + (f"\nPhone number ID: `{number.phone_number_id}`" if number.phone_number_id else "")
+            + (f"\nPhone number ID: `{escape(number.phone_number_id)}`" if number.phone_number_id else "")
             + _thread_link(number.channel_id, number.thread_ts)
         ),
     ]
     lines = []
     for operation in operations:
         code = f" · `{operation.provider_code}`" if operation.provider_code else ""
-        message = f" {_clip(operation.provider_message, 200)}" if operation.provider_message else ""
+        message = f" {escape(_clip(operation.provider_message, 200))}" if operation.provider_message else ""
         lines.append(
             f"• {_when(operation.requested_at)} · {operation.action} by <@{operation.user_id}>"
             f" · {operation.outcome}{code}{message}"
