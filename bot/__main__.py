@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import NoReturn
 
 from pydantic import ValidationError
 
 from bot import logs
-from bot.accounts import AccountsError, accounts_from
+from bot.accounts import AccountsError, KaleyraAccount, accounts_from
 from bot.settings import Settings, problems_of
 
 
@@ -20,27 +21,25 @@ def main() -> None:
         _stop(problems_of(error))
     except AccountsError as error:
         _stop(error.problems)
-    secrets = [
-        s.get_secret_value()
-        for s in (settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token)
-        if s
+    secrets = settings.secrets + [
+        account.api_key.get_secret_value()
+        if isinstance(account, KaleyraAccount)
+        else account.access_token.get_secret_value()
+        for account in accounts.values()
     ]
-    for account in accounts.values():
-        secrets.append(
-            account.api_key.get_secret_value()
-            if hasattr(account, "api_key")
-            else account.access_token.get_secret_value()
-        )
     logs.configure(settings.log_level, secrets)
-    from bot.server import serve
+    from bot.server import StoreUnreachable, serve
 
     try:
         asyncio.run(serve(settings))
     except KeyboardInterrupt:
         pass
+    except StoreUnreachable as error:
+        print(f"wa-bot cannot start: DATABASE_URL: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
-def _stop(problems: list[str]) -> None:
+def _stop(problems: list[str]) -> NoReturn:
     print("wa-bot cannot start; fix these settings (environment or .env):", file=sys.stderr)
     for problem in problems:
         print(f"  {problem}", file=sys.stderr)

@@ -9,6 +9,9 @@ from collections.abc import Iterable
 TOKEN_SHAPES = re.compile(r"xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|(?i:bearer\s+)[A-Za-z0-9._~+/-]+=*")
 
 
+PAYLOAD_LOGGERS = ("slack_bolt", "slack_sdk.socket_mode")
+
+
 class Redactor(logging.Filter):
     """Replaces every known secret value and token-shaped text in a record's final message."""
 
@@ -39,3 +42,6 @@ def configure(level: str, secrets: Iterable[str]) -> None:
     root.handlers = [handler]
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # These log whole request bodies and envelopes, a submitted OTP included; their warnings still show.
+    for payload_logger in PAYLOAD_LOGGERS:
+        logging.getLogger(payload_logger).setLevel(logging.WARNING)

@@ -5,6 +5,7 @@ They know providers and the store, and report through the `Threads` port; they k
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -99,6 +100,13 @@ class Onboarding:
         self.meta = meta
         self.threads = threads
         self.resend_cooldown = resend_cooldown
+        self._in_flight: set[asyncio.Task[Any]] = set()
+
+    async def settle(self, grace_seconds: float) -> None:
+        """At a stop: give operations in flight a moment to record the provider's answer (else recover() will)."""
+        if self._in_flight:
+            log.info("waiting up to %g s for %d operations in flight", grace_seconds, len(self._in_flight))
+            await asyncio.wait(set(self._in_flight), timeout=grace_seconds)
 
     async def add(self, account_name: str, request: AddRequest, requester: Requester) -> ProviderError | None:
         """Record the request, open the thread, call the provider, record and report what it said."""
@@ -294,7 +302,10 @@ class Onboarding:
                 "Check the number with `/wa-numbers`, then try again "
                 "(if the provider says the number already exists, the add went through).",
             ]
-            event = Event(Kind.INTERRUPTED, operation.action, operation.user_id, details)
+            awaiting = number.state == NumberState.AWAITING_OTP
+            event = Event(
+                Kind.INTERRUPTED, operation.action, operation.user_id, details, awaiting_code=awaiting
+            )
             try:
                 number = await self.threads.open(number, requester)
                 await self.threads.post(number, event, requester)
@@ -322,6 +333,10 @@ class Onboarding:
 
         Returns the provider's refusal, if any, for a caller that can show it where the person typed.
         """
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
         operation_id = await self.store.begin(number.id, requester.user_id, action, request)
         try:
             number = await self.threads.open(number, requester)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 import handlers
 from bot.accounts import KaleyraAccount, MetaAccount, accounts_from
@@ -46,7 +48,11 @@ class Bot:
 async def build(settings: Settings, meta_backoff_seconds: float = 0.5) -> Bot:
     accounts = accounts_from(settings)
     store = Store(settings.database_url)
-    await store.create_tables()
+    try:
+        await store.create_tables()
+    except BaseException:
+        await store.close()
+        raise
     session = aiohttp.ClientSession()
     client = AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
@@ -56,7 +62,13 @@ async def build(settings: Settings, meta_backoff_seconds: float = 0.5) -> Bot:
     signing_secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
-    app = AsyncApp(client=client, signing_secret=signing_secret, process_before_response=False)
+    # Bolt's and the Socket Mode client's loggers carry whole payloads (OTPs too): logs.configure() caps them.
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret,
+        process_before_response=False,
+        logger=logging.getLogger("slack_bolt.wa-bot"),
+    )
     onboarding = Onboarding(
         store=store,
         accounts=accounts,
@@ -90,8 +102,20 @@ def web_app(bot: Bot) -> web.Application:
     return application
 
 
+class StoreUnreachable(Exception):
+    """The store could not be reached at start; the message names the cause, never the URL's password."""
+
+
 async def serve(settings: Settings) -> None:
-    bot = await build(settings)
+    """Serve until SIGINT or SIGTERM, then close everything: the socket or the HTTP server, sessions, the store."""
+    try:
+        bot = await build(settings)
+    except (OSError, SQLAlchemyError) as error:
+        raise StoreUnreachable(f"the store cannot be reached ({type(error).__name__})") from None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
     try:
         recovered = await bot.onboarding.recover()
         if recovered:
@@ -100,14 +124,22 @@ async def serve(settings: Settings) -> None:
             handler = AsyncSocketModeHandler(bot.app, settings.slack_app_token.get_secret_value())
             await handler.connect_async()  # type: ignore[no-untyped-call]
             log.info("wa-bot is connected in Socket Mode")
-            await asyncio.Event().wait()
+            try:
+                await stop.wait()
+            finally:
+                await handler.close_async()  # type: ignore[no-untyped-call]
+            return
         runner = web.AppRunner(web_app(bot))
         await runner.setup()
         await web.TCPSite(runner, settings.host, settings.port).start()
         log.info("wa-bot listens on http://%s:%d/slack/events", settings.host, settings.port)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await runner.cleanup()
     finally:
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signal_number)
+        await bot.onboarding.settle(grace_seconds=15)
         await bot.close()
+        log.info("wa-bot stopped")

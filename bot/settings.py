@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 Region = Literal["in", "sg", "eu", "na"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -57,6 +59,17 @@ class Settings(BaseSettings):
             raise ValueError("not an app-level token")
         return token
 
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, url: str) -> str:
+        try:
+            driver = make_url(url).drivername
+        except ArgumentError:
+            raise ValueError("not a database URL") from None
+        if driver not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+            raise ValueError("needs an async driver")
+        return url
+
     @model_validator(mode="after")
     def _http_mode_needs_a_signing_secret(self) -> Settings:
         if self.slack_app_token is None and not self.slack_signing_secret:
@@ -77,6 +90,20 @@ class Settings(BaseSettings):
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
+    @property
+    def secrets(self) -> list[str]:
+        """Every secret value the settings hold, for the log redactor."""
+        tokens = (
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.kaleyra_api_key,
+            self.meta_access_token,
+        )
+        values = [token.get_secret_value() for token in tokens if token]
+        password = make_url(self.database_url).password
+        return [*values, str(password)] if password else values
+
 
 def _ids(text: str | None) -> frozenset[str]:
     return frozenset(part.strip() for part in (text or "").split(",") if part.strip())
@@ -94,6 +121,7 @@ EXPECTED = {
     "meta_graph_url": "a URL starting with http:// or https://",
     "wa_bot_resend_cooldown_seconds": "a whole number of seconds, 0 or more",
     "log_level": "one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+    "database_url": "sqlite+aiosqlite:///path/to/wa-bot.db or postgresql+asyncpg://user:password@host/db",
 }
 
 

@@ -76,15 +76,22 @@ class Operation(Base):
     finished_at: Mapped[datetime | None]
 
 
+def _engine_options(url: str) -> dict[str, Any]:
+    """SQLite waits for a writer rather than failing at once; PostgreSQL needs nothing more."""
+    return {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}
+
+
 class Store:
     """One small interface over SQLite and PostgreSQL; returned rows are plain, detached objects."""
 
     def __init__(self, url: str) -> None:
-        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True, **_engine_options(url))
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     async def create_tables(self) -> None:
         async with self.engine.begin() as connection:
+            if self.engine.dialect.name == "sqlite":  # readers never wait for a writer
+                await connection.exec_driver_sql("PRAGMA journal_mode=WAL")
             await connection.run_sync(Base.metadata.create_all)
 
     async def close(self) -> None:
@@ -192,20 +199,16 @@ class Store:
             return list(rows)
 
     async def interrupt_stale(self, older_than: timedelta) -> list[Operation]:
-        """Operations left pending by a crash or restart: mark them interrupted and return them."""
-        threshold = utcnow() - older_than
+        """Operations left pending by a crash or restart: marked interrupted, each by exactly one replica."""
+        now = utcnow()
         async with self._sessions.begin() as session:
-            stale = list(
-                await session.scalars(
-                    select(Operation).where(
-                        Operation.outcome == Outcome.PENDING, Operation.requested_at < threshold
-                    )
-                )
+            marked = await session.scalars(
+                update(Operation)
+                .where(Operation.outcome == Outcome.PENDING, Operation.requested_at < now - older_than)
+                .values(outcome=Outcome.INTERRUPTED, finished_at=now)
+                .returning(Operation)
             )
-            for operation in stale:
-                operation.outcome = Outcome.INTERRUPTED
-                operation.finished_at = utcnow()
-        return stale
+            return list(marked)
 
     async def claim_otp_request(self, number_id: int, cooldown: timedelta) -> bool:
         """True for the one caller that may ask for a code now; a double click or a second replica gets False."""

@@ -1,0 +1,235 @@
+"""Socket Mode end to end: `serve()` connects to Slack's WebSocket, acks envelopes, and does the same work as HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CHANNEL, OPERATOR, SID, WABA_ID, state_of
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from standins import KaleyraStandIn, SlackStandIn
+from standins.documented import V2_ADD_OK
+
+from bot import server
+from bot.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def command_payload(slack: SlackStandIn, command: str, text: str) -> dict[str, Any]:
+    """A slash command as Socket Mode delivers it: the same fields as the HTTP form, as JSON."""
+    return {
+        "token": "legacy-verification-token",
+        "team_id": "T0TEST",
+        "team_domain": "test",
+        "channel_id": CHANNEL,
+        "channel_name": "wa-ops",
+        "user_id": OPERATOR,
+        "user_name": "ops",
+        "command": command,
+        "text": text,
+        "api_app_id": "A0TEST",
+        "is_enterprise_install": "false",
+        "response_url": slack.response_url("cmd"),
+        "trigger_id": "trigger-socket-1",
+    }
+
+
+def submission_payload(view: dict[str, Any], values: dict[str, str | None]) -> dict[str, Any]:
+    return {
+        "type": "view_submission",
+        "team": {"id": "T0TEST", "domain": "test"},
+        "user": {"id": OPERATOR, "team_id": "T0TEST"},
+        "api_app_id": "A0TEST",
+        "trigger_id": "trigger-socket-2",
+        "view": {**view, "state": {"values": state_of(view, values)}},
+    }
+
+
+@pytest.fixture
+async def socket_handlers(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[list[AsyncSocketModeHandler]]:
+    """Every Socket Mode handler serve() makes, closed after the test.
+
+    serve() keeps its handler to itself and does not close it when it is cancelled (see
+    test_stopping_serve_closes_the_socket); left open, its reconnect loops keep the test's event loop from closing.
+    """
+    made: list[AsyncSocketModeHandler] = []
+
+    class RecordedHandler(AsyncSocketModeHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(server, "AsyncSocketModeHandler", RecordedHandler)
+    yield made
+    for handler in made:
+        await handler.close_async()
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[asyncio.Task[None]]:
+    """`serve(settings)` as the process runs it, stopped the way asyncio.run stops it on Ctrl-C: by cancelling."""
+    task = asyncio.create_task(server.serve(settings))
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=5)
+
+
+@pytest.fixture
+def socket_settings(
+    settings_for: Callable[..., Settings], socket_handlers: list[AsyncSocketModeHandler]
+) -> Settings:
+    # No signing secret: Socket Mode does not need one.
+    return settings_for(slack_app_token="xapp-test", slack_signing_secret=None)
+
+
+async def test_add_through_socket_mode(
+    socket_settings: Settings, slack: SlackStandIn, kaleyra: KaleyraStandIn
+) -> None:
+    assert socket_settings.slack_signing_secret is None and socket_settings.socket_mode
+    async with serving(socket_settings) as task:
+        await slack.wait_for_socket(timeout=5)
+        [connect] = slack.calls_of("apps.connections.open")
+        assert connect.token == "xapp-test"
+
+        # When the operator types /wa-add, the envelope is acked and the add modal opens
+        ack = await slack.send_envelope(
+            "slash_commands", command_payload(slack, "/wa-add", "+91 98765 43210 Acme")
+        )
+        assert set(ack) <= {"envelope_id", "payload"} and not ack.get("payload")
+        opened = await slack.wait_for("views.open")
+        assert opened.token == "xoxb-test-token"
+        assert opened.args["trigger_id"] == "trigger-socket-1"
+        view = {**opened.args["view"], "id": next(iter(slack.views))}
+        assert view["callback_id"] == "wa_add"
+
+        # When they submit it, the ack comes first, even though Kaleyra takes a while
+        kaleyra.queue("v2_add", V2_ADD_OK, delay=1.0)
+        started = time.monotonic()
+        ack = await slack.send_envelope("interactive", submission_payload(view, {"verification_type": "SMS"}))
+        acked_after = time.monotonic() - started
+        assert not ack.get("payload")
+        assert acked_after < 0.8, f"the submission was acked after {acked_after:.2f}s, waiting on Kaleyra"
+
+        # Then Kaleyra gets the documented add, and the result lands in the number's thread
+        [request] = await kaleyra.wait_for_requests(1)
+        assert request.path == f"/v2/{SID}/whatsapp/{WABA_ID}/number/add"
+        assert request.json == {
+            "phone_number": "9876543210",
+            "name": "Acme",
+            "verification_type": "SMS",
+            "country_code": "+91",
+        }
+        reply = await slack.wait_for("chat.postMessage", lambda c: bool(c.args.get("thread_ts")))
+        parent = next(c for c in slack.calls_of("chat.postMessage") if not c.args.get("thread_ts"))
+        assert parent.args["channel"] == CHANNEL
+        assert reply.args["channel"] == CHANNEL
+        assert "7654XXXXXXXXXX" in str(reply.args["blocks"])
+        buttons = [
+            e["action_id"] for b in reply.args["blocks"] if b["type"] == "actions" for e in b["elements"]
+        ]
+        assert buttons == ["enter_otp", "resend_otp"]
+        assert not task.done()
+
+
+async def test_a_bad_submission_is_answered_in_the_ack(
+    socket_settings: Settings, slack: SlackStandIn, kaleyra: KaleyraStandIn
+) -> None:
+    async with serving(socket_settings):
+        await slack.wait_for_socket(timeout=5)
+        await slack.send_envelope("slash_commands", command_payload(slack, "/wa-add", ""))
+        opened = await slack.wait_for("views.open")
+
+        ack = await slack.send_envelope(
+            "interactive", submission_payload(opened.args["view"], {"phone_number": "12", "name": "Acme"})
+        )
+
+        assert ack["payload"]["response_action"] == "errors"
+        assert set(ack["payload"]["errors"]) == {"phone_number"}
+        await asyncio.sleep(0.1)
+        assert kaleyra.requests == []
+
+
+async def test_help_is_answered_in_the_ack(socket_settings: Settings, slack: SlackStandIn) -> None:
+    async with serving(socket_settings):
+        await slack.wait_for_socket(timeout=5)
+        ack = await slack.send_envelope("slash_commands", command_payload(slack, "/wa-verify", "help"))
+    assert ack["payload"]["response_type"] == "ephemeral"
+    assert "/wa-verify" in ack["payload"]["text"]
+
+
+async def test_stopping_serve_closes_the_socket(socket_settings: Settings, slack: SlackStandIn) -> None:
+    async with serving(socket_settings):
+        await slack.wait_for_socket(timeout=5)
+    await asyncio.sleep(0.3)
+    assert slack._live_sockets() == [], "the Socket Mode connection outlived serve()"
+
+
+async def ctrl_c_after_a_command(
+    tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn
+) -> tuple[int, str]:
+    """Run `python -m bot` in Socket Mode, have it open the add modal, press Ctrl-C; its status and stderr."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "KALEYRA_", "META_", "WA_BOT_"))
+    }
+    env.update(
+        PYTHONPATH=str(ROOT),
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        SLACK_APP_TOKEN="xapp-test",
+        SLACK_API_URL=slack.api_url,
+        KALEYRA_SID=SID,
+        KALEYRA_API_KEY="test-kaleyra-key",
+        KALEYRA_WABA_ID=WABA_ID,
+        KALEYRA_BASE_URL=kaleyra.base_url,
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        LOG_LEVEL="INFO",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        cwd=tmp_path,
+        env=env,
+        stderr=asyncio.subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        await slack.wait_for_socket(timeout=10)
+        await slack.send_envelope("slash_commands", command_payload(slack, "/wa-add", ""))
+        await slack.wait_for("views.open")
+        process.send_signal(signal.SIGINT)
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=10)
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, stderr.decode()
+
+
+async def test_the_process_serves_socket_mode_and_stops_on_ctrl_c(
+    tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn
+) -> None:
+    status, stderr = await ctrl_c_after_a_command(tmp_path, slack, kaleyra)
+    assert status == 0
+    assert "connected in Socket Mode" in stderr
+    assert "xapp-test" not in stderr and "xoxb-test-token" not in stderr
+
+
+async def test_ctrl_c_in_socket_mode_leaves_no_traceback(
+    tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn
+) -> None:
+    _, stderr = await ctrl_c_after_a_command(tmp_path, slack, kaleyra)
+    assert "Traceback" not in stderr
+    assert "Unclosed" not in stderr
