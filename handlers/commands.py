@@ -84,7 +84,9 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
             )
             return
         if number is not None and number.state == NumberState.ADDING:
-            await respond(response_type="ephemeral", text=f"{e164} is still being added: wait for its thread.")
+            await respond(
+                response_type="ephemeral", text=f"{e164} is still being added: wait for its thread."
+            )
             return
         if number is not None and number.state in (NumberState.VERIFIED, NumberState.ADDED):
             state = views.state_words(number.state)
