@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, TypeAdapter, ValidationError
 
-from bot.settings import Region, Settings
+from bot.settings import NO_ACCOUNT, Region, Settings
 
 KALEYRA_PODS: dict[str, str] = {
     "in": "https://api.in.kaleyra.io",
@@ -124,10 +124,7 @@ def accounts_from(settings: Settings) -> dict[str, KaleyraAccount | MetaAccount]
         except AccountsError as error:
             problems.extend(error.problems)
     if not accounts and not problems:
-        problems.append(
-            "No account configured: set KALEYRA_SID, KALEYRA_API_KEY and KALEYRA_WABA_ID, "
-            "or META_ACCESS_TOKEN and META_BUSINESS_ID, or WA_BOT_ACCOUNTS_FILE"
-        )
+        problems.append(NO_ACCOUNT)
     if problems:
         raise AccountsError(problems)
     return accounts

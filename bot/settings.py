@@ -125,6 +125,27 @@ EXPECTED = {
 }
 
 
+NO_ACCOUNT = (
+    "No account configured: set KALEYRA_SID, KALEYRA_API_KEY and KALEYRA_WABA_ID, "
+    "or META_ACCESS_TOKEN and META_BUSINESS_ID, or WA_BOT_ACCOUNTS_FILE"
+)
+
+
+class _Present(BaseSettings):
+    """The same sources, read without judging, to name what is missing beside what is malformed."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    kaleyra_sid: str | None = None
+    kaleyra_api_key: str | None = None
+    kaleyra_waba_id: str | None = None
+    meta_access_token: str | None = None
+    meta_business_id: str | None = None
+    wa_bot_accounts_file: str | None = None
+
+
 def problems_of(error: ValidationError) -> list[str]:
     """One line per problem, naming the variable and what is expected, never the value that was given."""
     lines = []
@@ -134,4 +155,19 @@ def problems_of(error: ValidationError) -> list[str]:
             lines.append(str(item["msg"]).removeprefix("Value error, "))
             continue
         lines.append(f"{field.upper()}: {EXPECTED.get(field, 'malformed (' + item['msg'] + ')')}")
+    present = _Present()
+    if not (present.slack_signing_secret or present.slack_app_token) and not any(
+        line.startswith("SLACK_SIGNING_SECRET") for line in lines
+    ):
+        lines.append("SLACK_SIGNING_SECRET: required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)")
+    accounts = (
+        present.kaleyra_sid,
+        present.kaleyra_api_key,
+        present.kaleyra_waba_id,
+        present.meta_access_token,
+        present.meta_business_id,
+        present.wa_bot_accounts_file,
+    )
+    if not any(accounts):
+        lines.append(NO_ACCOUNT)
     return lines

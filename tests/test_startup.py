@@ -71,7 +71,13 @@ def test_missing_bot_token_stops_with_status_2(tmp_path: Path) -> None:
 
     assert status == 2
     assert "SLACK_BOT_TOKEN" in stderr
-    assert problem_lines(stderr) == ["SLACK_BOT_TOKEN: required: the bot token, starting with xoxb-"]
+    # A new user is told everything to set at once: the token, the signing secret and an account.
+    assert problem_lines(stderr) == [
+        "SLACK_BOT_TOKEN: required: the bot token, starting with xoxb-",
+        "SLACK_SIGNING_SECRET: required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)",
+        "No account configured: set KALEYRA_SID, KALEYRA_API_KEY and KALEYRA_WABA_ID, "
+        "or META_ACCESS_TOKEN and META_BUSINESS_ID, or WA_BOT_ACCOUNTS_FILE",
+    ]
     assert "Traceback" not in stderr + stdout
 
 
@@ -124,7 +130,11 @@ def test_bad_app_token_and_log_level_each_get_a_line(tmp_path: Path) -> None:
     )
 
     assert status == 2
-    assert {line.split(":")[0] for line in problem_lines(stderr)} == {"SLACK_APP_TOKEN", "LOG_LEVEL"}
+    assert {line.split(":")[0] for line in problem_lines(stderr)} == {
+        "SLACK_APP_TOKEN",
+        "LOG_LEVEL",
+        "No account configured",
+    }
     assert "app-token-SECRET-1" not in stderr
 
 
@@ -152,7 +162,7 @@ def test_dotenv_in_the_working_directory_is_read(tmp_path: Path) -> None:
 
     assert status == 2
     named = [line.split(":")[0] for line in problem_lines(stderr)]
-    assert named == ["PORT"]  # the token and the signing secret came from .env
+    assert named == ["PORT", "No account configured"]  # the token and the signing secret came from .env
     assert SIGNING not in stderr and "xoxb-from-dotenv" not in stderr
 
 
@@ -165,7 +175,10 @@ def test_the_environment_wins_over_dotenv(tmp_path: Path) -> None:
     status, _, stderr = start_bot(tmp_path, PORT="3000", KALEYRA_REGION="xx")
 
     assert status == 2
-    assert [line.split(":")[0] for line in problem_lines(stderr)] == ["KALEYRA_REGION"]
+    assert [line.split(":")[0] for line in problem_lines(stderr)] == [
+        "KALEYRA_REGION",
+        "No account configured",
+    ]
 
 
 ACCOUNTS_FILES: dict[str, tuple[str, int, str]] = {
