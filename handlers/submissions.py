@@ -23,9 +23,11 @@ log = logging.getLogger(__name__)
 def register(app: AsyncApp, onboarding: Onboarding) -> None:
     accounts = onboarding.accounts
 
-    def account_of(values: dict[str, str | None], context: ModalContext) -> KaleyraAccount | MetaAccount:
-        name = values.get("account") or context.account
-        return accounts[name] if name in accounts else next(iter(accounts.values()))
+    def account_of(
+        values: dict[str, str | None], context: ModalContext
+    ) -> KaleyraAccount | MetaAccount | None:
+        """The account picked in the modal (or the one it was opened for); None for a name not configured."""
+        return accounts.get(values.get("account") or context.account or next(iter(accounts)))
 
     @app.view("wa_add")
     async def wa_add(
@@ -34,6 +36,9 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
         context = ModalContext.of(view)
         values = forms.values_of(view["state"])
         account = account_of(values, context)
+        if account is None:
+            await ack(response_action="errors", errors={"account": "Pick one of the accounts in the list."})
+            return
         request: AddRequest
         try:
             if isinstance(account, MetaAccount):

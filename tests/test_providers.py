@@ -408,3 +408,17 @@ async def test_a_forged_account_is_refused_at_the_door(person: Person, kaleyra: 
     [put] = await kaleyra.wait_for_requests(1)
     assert put.json == {"phone_number": "+442071234567", "about": "Hello"}
     await person.slack.wait_for("chat.postMessage", lambda c: "Profile updated" in text_of(c.args))
+
+
+async def test_a_forged_account_on_the_add_modal_is_refused(
+    person: Person, kaleyra: KaleyraStandIn, europe: KaleyraStandIn, meta: MetaStandIn
+) -> None:
+    await person.command("/wa-add", "+91 98765 43210 Acme")
+    status, body = await person.submit(await person.opened_view("wa_add"), {"account": "nobody"})
+    assert status == 200
+    assert body == {
+        "response_action": "errors",
+        "errors": {"account": "Pick one of the accounts in the list."},
+    }
+    assert kaleyra.requests == europe.requests == meta.requests == []
+    assert await person.bot.store.numbers_with("+919876543210") == []
