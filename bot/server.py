@@ -18,11 +18,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import handlers
 from bot.accounts import KaleyraAccount, MetaAccount, accounts_from
-from bot.kaleyra import KaleyraClient
-from bot.meta import MetaClient
-from bot.notifier import SlackThreads
-from bot.onboarding import Onboarding
+from bot.lifecycle.onboarding import Onboarding
+from bot.providers.kaleyra import KaleyraClient
+from bot.providers.meta import MetaClient
 from bot.settings import Settings
+from bot.slack.threads import SlackThreads
 from bot.store import Store
 from handlers.authorize import Gate
 

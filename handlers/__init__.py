@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
 
-from bot.onboarding import Onboarding, Requester
+from bot.lifecycle.onboarding import Onboarding, Requester
 from handlers import actions, commands, submissions
 from handlers.authorize import Gate
 

@@ -8,9 +8,9 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import forms, views
 from bot.accounts import KaleyraAccount
-from bot.onboarding import Onboarding, Requester
+from bot.lifecycle.onboarding import Onboarding, Requester
+from bot.slack import forms, views
 from bot.store import NumberState
 from handlers.payloads import ModalContext
 

@@ -11,7 +11,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import views
+from bot.slack import views
 from handlers.payloads import in_background
 
 log = logging.getLogger(__name__)

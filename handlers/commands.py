@@ -9,10 +9,10 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import views
 from bot.accounts import KaleyraAccount
-from bot.onboarding import Onboarding
+from bot.lifecycle.onboarding import Onboarding
 from bot.phone import PhoneError, parse_phone
+from bot.slack import views
 from bot.store import Number, NumberState
 from handlers.payloads import ModalContext, split_number_and_name
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from bot.onboarding import Requester
+from bot.lifecycle.onboarding import Requester
 from bot.phone import Phone, try_parse_phone
 
 log = logging.getLogger(__name__)

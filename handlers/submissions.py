@@ -10,11 +10,11 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import forms, views
 from bot.accounts import KaleyraAccount, MetaAccount
-from bot.errors import explain
-from bot.kaleyra import AddWhatsAppNumberRequest
-from bot.onboarding import AddRequest, Onboarding
+from bot.lifecycle.onboarding import AddRequest, Onboarding
+from bot.providers.kaleyra import AddWhatsAppNumberRequest
+from bot.slack import forms, views
+from bot.slack.words import explain
 from handlers.payloads import ModalContext
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from conftest import Person
 from standins import KaleyraStandIn, SlackStandIn
 from standins import documented as doc
 
-from bot.kaleyra import KaleyraClient
+from bot.providers.kaleyra import KaleyraClient
 from bot.store import Number, NumberState
 
 NUMBER_AS_TYPED = "+91 98765 43210"

@@ -14,8 +14,8 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from bot.accounts import KaleyraAccount, MetaAccount
-from bot.errors import ProviderError
-from bot.kaleyra import (
+from bot.providers.errors import ProviderError
+from bot.providers.kaleyra import (
     AddPhoneNumberRequest,
     AddWhatsAppNumberRequest,
     KaleyraClient,
@@ -24,8 +24,8 @@ from bot.kaleyra import (
     VerifyPhoneNumberRequest,
     category_from_words,
 )
-from bot.meta import AddPhoneNumbersRequest, MetaClient
-from bot.mrkdwn import escape
+from bot.providers.meta import AddPhoneNumbersRequest, MetaClient
+from bot.slack.mrkdwn import escape
 from bot.store import Number, NumberState, Outcome, Store
 
 log = logging.getLogger(__name__)

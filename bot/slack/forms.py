@@ -8,15 +8,15 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from bot.kaleyra import (
+from bot.phone import Phone, PhoneError, parse_phone
+from bot.providers.kaleyra import (
     AddPhoneNumberRequest,
     AddWhatsAppNumberRequest,
     Category,
     UpdatePhoneNumberRequest,
     category_from_words,
 )
-from bot.meta import AddPhoneNumbersRequest
-from bot.phone import Phone, PhoneError, parse_phone
+from bot.providers.meta import AddPhoneNumbersRequest
 
 OTP_SEPARATORS = re.compile(r"[\s-]")
 M = TypeVar("M", bound=BaseModel)

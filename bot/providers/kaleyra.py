@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from bot.accounts import KaleyraAccount
-from bot.errors import ProviderError
+from bot.providers.errors import ProviderError
 
 
 class Category(StrEnum):

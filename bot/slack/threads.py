@@ -8,10 +8,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot import views
 from bot.accounts import KaleyraAccount, MetaAccount
-from bot.errors import explain
-from bot.onboarding import Event, Kind, Requester
+from bot.lifecycle.onboarding import Event, Kind, Requester
+from bot.slack import views
+from bot.slack.words import explain
 from bot.store import Number, Store
 
 log = logging.getLogger(__name__)

@@ -27,8 +27,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.accounts import KaleyraAccount, MetaAccount
-from bot.kaleyra import Category
-from bot.mrkdwn import escape
+from bot.providers.kaleyra import Category
+from bot.slack.mrkdwn import escape
 from bot.store import Number, NumberState, Operation
 
 SECTION_LIMIT = 3000

@@ -1,31 +1,9 @@
-"""The one provider error type, and the one function that turns it into what a person reads."""
+"""What a person reads about a provider error: its code and message, the details, and what to do next."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-from bot.mrkdwn import escape
-
-
-@dataclass
-class ProviderError(Exception):
-    """A provider said no, or could not be reached. Never carries a secret or an OTP."""
-
-    provider: str  # "Kaleyra" or "Meta"
-    code: str
-    message: str
-    field_errors: dict[str, str] = field(default_factory=dict)
-    http_status: int | None = None
-    retryable: bool = False
-    # Graph API extras; Kaleyra leaves them empty.
-    user_title: str | None = None
-    user_message: str | None = None
-    subcode: int | None = None
-    trace_id: str | None = None
-
-    def __str__(self) -> str:
-        return f"{self.provider} {self.code} · {self.message}"
-
+from bot.providers.errors import ProviderError
+from bot.slack.mrkdwn import escape
 
 ADMIN_KALEYRA = "Ask an admin to check this account's Kaleyra SID and API key (KALEYRA_SID, KALEYRA_API_KEY or the accounts file)."
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from bot.accounts import MetaAccount
-from bot.errors import ProviderError
+from bot.providers.errors import ProviderError
 
 NEVER_RETRIED = {400, 401, 403, 404, 422}
 

@@ -1,0 +1,10 @@
+"""The store: every number the bot knows and every operation on it (SQLAlchemy 2 async, SQLite or PostgreSQL).
+
+Never an API key, a token or an OTP: operations keep what a person typed minus the OTP, and what the
+provider answered.
+"""
+
+from bot.store.models import Base, Number, NumberState, Operation, Outcome, utcnow
+from bot.store.store import Store
+
+__all__ = ["Base", "Number", "NumberState", "Operation", "Outcome", "Store", "utcnow"]
