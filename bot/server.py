@@ -18,7 +18,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import handlers
 from bot.accounts import KaleyraAccount, MetaAccount, accounts_from
-from bot.lifecycle.onboarding import Onboarding
+from bot.lifecycle.operations import Leases
+from bot.lifecycle.sweeper import Sweeper
+from bot.lifecycle.usecases import Numbers
 from bot.providers.kaleyra import KaleyraClient
 from bot.providers.meta import MetaClient
 from bot.settings import Settings
@@ -37,15 +39,24 @@ class Bot:
     accounts: dict[str, KaleyraAccount | MetaAccount]
     store: Store
     session: aiohttp.ClientSession
-    onboarding: Onboarding
+    numbers: Numbers
+    sweeper: Sweeper
     app: AsyncApp
 
-    async def close(self) -> None:
+    def start(self) -> None:
+        """The background work of a running replica: lease renewal and the sweeper."""
+        self.numbers.leases.start()
+        self.sweeper.start()
+
+    async def close(self, grace_seconds: float = 15) -> None:
+        """Let operations in flight finish (or hand them to the sweeper), then release everything."""
+        await self.numbers.leases.stop(grace_seconds)
+        await self.sweeper.stop()
         await self.session.close()
         await self.store.close()
 
 
-async def build(settings: Settings, meta_backoff_seconds: float = 0.5) -> Bot:
+async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
     accounts = accounts_from(settings)
     store = Store(settings.database_url)
     try:
@@ -69,22 +80,26 @@ async def build(settings: Settings, meta_backoff_seconds: float = 0.5) -> Bot:
         process_before_response=False,
         logger=logging.getLogger("slack_bolt.wa-bot"),
     )
-    onboarding = Onboarding(
+    threads = SlackThreads(client, store, accounts)
+    numbers = Numbers(
         store=store,
         accounts=accounts,
         kaleyra=KaleyraClient(session),
-        meta=MetaClient(session, backoff_seconds=meta_backoff_seconds),
-        threads=SlackThreads(client, store, accounts),
+        meta=MetaClient(session),
+        threads=threads,
+        leases=Leases(store, timedelta(seconds=settings.wa_bot_lease_seconds)),
         resend_cooldown=timedelta(seconds=settings.wa_bot_resend_cooldown_seconds),
+        backoff_seconds=backoff_seconds,
     )
+    sweeper = Sweeper(store, threads, settings.wa_bot_sweep_seconds)
     gate = Gate(settings.allowed_users, settings.allowed_usergroups, client)
     if gate.open:
         log.warning(
             "WA_BOT_ALLOWED_USERS and WA_BOT_ALLOWED_USERGROUPS are unset: every member of the workspace "
             "may add, verify and update numbers"
         )
-    handlers.register(app, onboarding, gate)
-    return Bot(settings, accounts, store, session, onboarding, app)
+    handlers.register(app, numbers, gate)
+    return Bot(settings, accounts, store, session, numbers, sweeper, app)
 
 
 def web_app(bot: Bot) -> web.Application:
@@ -116,10 +131,8 @@ async def serve(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
+    bot.start()
     try:
-        recovered = await bot.onboarding.recover()
-        if recovered:
-            log.warning("%d operations were interrupted by the last stop; their threads say so", recovered)
         if settings.slack_app_token is not None:
             handler = AsyncSocketModeHandler(bot.app, settings.slack_app_token.get_secret_value())
             await handler.connect_async()  # type: ignore[no-untyped-call]
@@ -140,6 +153,5 @@ async def serve(settings: Settings) -> None:
     finally:
         for signal_number in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signal_number)
-        await bot.onboarding.settle(grace_seconds=15)
-        await bot.close()
+        await bot.close(grace_seconds=15)
         log.info("wa-bot stopped")

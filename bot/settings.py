@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     wa_bot_allowed_usergroups: str | None = None
     wa_bot_accounts_file: Path | None = None
     wa_bot_resend_cooldown_seconds: int = Field(default=60, ge=0)
+    # How long an operation's lease lasts without renewal, and how often the sweeper looks for expired ones:
+    # an operation whose process died is reported within lease + sweep (75 s by default).
+    wa_bot_lease_seconds: float = Field(default=45, gt=0)
+    wa_bot_sweep_seconds: float = Field(default=30, gt=0)
     log_level: LogLevel = "INFO"
 
     @field_validator("slack_bot_token")
@@ -120,6 +124,8 @@ EXPECTED = {
     "meta_api_version": "a Graph API version like v23.0",
     "meta_graph_url": "a URL starting with http:// or https://",
     "wa_bot_resend_cooldown_seconds": "a whole number of seconds, 0 or more",
+    "wa_bot_lease_seconds": "a number of seconds above 0",
+    "wa_bot_sweep_seconds": "a number of seconds above 0",
     "log_level": "one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
     "database_url": "sqlite+aiosqlite:///path/to/wa-bot.db or postgresql+asyncpg://user:password@host/db",
 }

@@ -7,18 +7,19 @@ from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
 
-from bot.lifecycle.onboarding import Onboarding, Requester
+from bot.lifecycle.events import Requester
+from bot.lifecycle.usecases import Numbers
 from handlers import actions, commands, submissions
 from handlers.authorize import Gate
 
 log = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, onboarding: Onboarding, gate: Gate) -> None:
+def register(app: AsyncApp, numbers: Numbers, gate: Gate) -> None:
     app.use(gate.middleware)
-    commands.register(app, onboarding)
-    submissions.register(app, onboarding)
-    actions.register(app, onboarding)
+    commands.register(app, numbers)
+    submissions.register(app, numbers)
+    actions.register(app, numbers)
 
     @app.error
     async def tell_the_person(error: Exception, body: dict[str, Any]) -> None:
@@ -30,10 +31,10 @@ def register(app: AsyncApp, onboarding: Onboarding, gate: Gate) -> None:
         channel = body.get("channel_id") or (body.get("channel") or {}).get("id") or user
         requester = Requester(user_id=user, channel_id=channel, response_url=body.get("response_url"))
         text = (
-            f":x: wa-bot could not finish that ({type(error).__name__}). Nothing you entered was sent to a "
-            "provider unless its thread says so; try again, and tell an admin if it persists."
+            f":x: wa-bot could not finish that ({type(error).__name__}). If a provider was asked anything, "
+            "the number's thread says so (`/wa-numbers <number>`); try again, and tell an admin if it persists."
         )
         try:
-            await onboarding.threads.tell(requester, text)
+            await numbers.threads.tell(requester, text)
         except Exception as failure:
             log.error("could not tell %s about the failure: %s", user, type(failure).__name__)

@@ -1,7 +1,8 @@
-"""The buttons and selects: Enter OTP, Resend code, and the add modal's account select."""
+"""The buttons and selects: Enter OTP, Resend code, Retry, and the modals' account select."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
@@ -9,20 +10,46 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.accounts import KaleyraAccount
-from bot.lifecycle.onboarding import Onboarding, Requester
+from bot.lifecycle.events import Requester
+from bot.lifecycle.states import State
+from bot.lifecycle.usecases import Numbers
 from bot.slack import forms, views
-from bot.store import NumberState
-from handlers.payloads import ModalContext
+from bot.store import Number
+from handlers.payloads import READ_BUDGET_SECONDS, ModalContext, button_intent
 
 
-def register(app: AsyncApp, onboarding: Onboarding) -> None:
-    accounts = onboarding.accounts
+def register(app: AsyncApp, numbers: Numbers) -> None:
+    accounts = numbers.accounts
 
     def requester_of(body: dict[str, Any]) -> Requester:
         channel = (body.get("channel") or {}).get("id") or body["user"]["id"]
         return Requester(
             user_id=body["user"]["id"], channel_id=channel, response_url=body.get("response_url")
         )
+
+    async def open_otp_modal(
+        number: Number, requester: Requester, trigger_id: str, client: AsyncWebClient
+    ) -> None:
+        account = accounts.get(number.account)
+        if not isinstance(account, KaleyraAccount) or number.state != State.AWAITING_OTP:
+            if await numbers.usable(number, requester):
+                await numbers.threads.refuse(requester, number, "no code is awaited")
+            return
+        context = ModalContext(
+            channel=requester.channel_id,
+            response_url=requester.response_url,
+            number_id=number.id,
+            account=number.account,
+            e164=number.e164,
+        )
+        view = views.otp_modal(
+            number.e164,
+            account,
+            context.dump(),
+            ask_id=not number.phone_number_id_confirmed,
+            typed_id=number.phone_number_id,
+        )
+        await client.views_open(trigger_id=trigger_id, view=view)
 
     @app.action("account")
     async def switch_account(
@@ -57,20 +84,23 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
     ) -> None:
         await ack()
         requester = requester_of(body)
-        number = await onboarding.store.number(int(action["value"]))
-        if number is None or number.state != NumberState.AWAITING_OTP:
-            state = "unknown to wa-bot" if number is None else f"{views.state_words(number.state).lower()}"
-            await onboarding.threads.tell(requester, f"No code is awaited: the number is {state}.")
+        number = await asyncio.wait_for(numbers.number(int(action["value"])), READ_BUDGET_SECONDS)
+        if number is None:
+            await numbers.threads.tell(requester, "No code is awaited: the number is unknown to wa-bot.")
             return
-        context = ModalContext(
-            channel=requester.channel_id, response_url=requester.response_url, number_id=number.id
-        )
-        await client.views_open(
-            trigger_id=body["trigger_id"],
-            view=views.otp_modal(number.e164, accounts[number.account], context.dump()),
-        )
+        await open_otp_modal(number, requester, body["trigger_id"], client)
 
     @app.action("resend_otp")
     async def resend_otp(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        await onboarding.resend(int(action["value"]), requester_of(body))
+        await numbers.resend(int(action["value"]), requester_of(body), button_intent(body, action))
+
+    @app.action("retry")
+    async def retry(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        requester = requester_of(body)
+        outcome = await numbers.retry(int(action["value"]), requester, button_intent(body, action))
+        if isinstance(outcome, Number):  # a verify: the person enters a code again
+            await open_otp_modal(outcome, requester, body["trigger_id"], client)

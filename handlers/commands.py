@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
@@ -10,17 +11,18 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.accounts import KaleyraAccount
-from bot.lifecycle.onboarding import Onboarding
+from bot.lifecycle.states import State
+from bot.lifecycle.usecases import Numbers
 from bot.phone import PhoneError, parse_phone
 from bot.slack import views
-from bot.store import Number, NumberState
-from handlers.payloads import ModalContext, split_number_and_name
+from bot.store import Number
+from handlers.payloads import READ_BUDGET_SECONDS, ModalContext, split_number_and_name
 
 HELP_WORDS = {"help", "-h", "--help", "?"}
 
 
-def register(app: AsyncApp, onboarding: Onboarding) -> None:
-    accounts = list(onboarding.accounts.values())
+def register(app: AsyncApp, numbers: Numbers) -> None:
+    accounts = list(numbers.accounts.values())
     kaleyra_accounts = {a.name: a for a in accounts if isinstance(a, KaleyraAccount)}
     first_kaleyra = next(iter(kaleyra_accounts.values()), None)
 
@@ -62,12 +64,25 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
             await ack(response_type="ephemeral", text=views.usage(name, str(error)))
             return None
 
-    def pick(numbers: list[Number]) -> Number | None:
+    async def known(e164: str) -> list[Number]:
+        return await asyncio.wait_for(numbers.with_number(e164), READ_BUDGET_SECONDS)
+
+    def gone(found: list[Number]) -> str | None:
+        """Why a number is out of reach when only accounts no longer configured hold it."""
+        names = sorted({n.account for n in found if n.account not in numbers.accounts})
+        if not names or any(n.account in numbers.accounts for n in found):
+            return None
+        return (
+            f"{found[0].e164} is on account `{names[0]}`, which is no longer configured in wa-bot: "
+            "ask an admin to restore it before acting on this number."
+        )
+
+    def pick(found: list[Number]) -> Number | None:
         """Of the same number on several accounts, the one waiting for a code, else the latest."""
-        waiting = [n for n in numbers if n.state == NumberState.AWAITING_OTP]
+        waiting = [n for n in found if n.state == State.AWAITING_OTP]
         if waiting:
             return waiting[0]
-        return numbers[-1] if numbers else None
+        return found[-1] if found else None
 
     @app.command("/wa-verify")
     async def wa_verify(
@@ -77,31 +92,28 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
         if e164 is None:
             return
         await ack()
-        number = pick([n for n in await onboarding.store.numbers_with(e164) if n.account in kaleyra_accounts])
+        found = await known(e164)
+        number = pick([n for n in found if n.account in kaleyra_accounts])
+        problem = gone(found) if number is None else None
         if number is None and not kaleyra_accounts:
-            await respond(
-                response_type="ephemeral", text="No Kaleyra account is configured: nothing to verify."
-            )
+            problem = "No Kaleyra account is configured: nothing to verify."
+        elif number is not None and number.state == State.ADDING:
+            problem = f"{e164} is still being added: wait for its thread."
+        elif number is not None and number.state in (State.VERIFIED, State.ADDED):
+            problem = f"{e164} is {views.state_words(number.state)}: there is no code to enter."
+        if problem:
+            await respond(response_type="ephemeral", text=problem)
             return
-        if number is not None and number.state == NumberState.ADDING:
-            await respond(
-                response_type="ephemeral", text=f"{e164} is still being added: wait for its thread."
-            )
-            return
-        if number is not None and number.state in (NumberState.VERIFIED, NumberState.ADDED):
-            state = views.state_words(number.state)
-            await respond(response_type="ephemeral", text=f"{e164} is {state}: there is no code to enter.")
-            return
-        if number is not None and number.phone_number_id:
-            view = views.otp_modal(
-                e164, kaleyra_accounts[number.account], context_of(command, number_id=number.id)
-            )
+        if number is not None:
+            account = kaleyra_accounts[number.account]
+            context = context_of(command, account=account.name, e164=e164, number_id=number.id)
+            ask_id = not (number.phone_number_id and number.phone_number_id_confirmed)
+            view = views.otp_modal(e164, account, context, ask_id=ask_id, typed_id=number.phone_number_id)
         else:  # unknown to the bot: ask for the phone number ID (and the account, when there are several)
             assert first_kaleyra is not None
-            account = kaleyra_accounts[number.account] if number else first_kaleyra
-            choices = [] if number else list(kaleyra_accounts.values())
-            context = context_of(command, account=account.name, e164=e164)
-            view = views.otp_modal(e164, account, context, ask_id=True, choices=choices)
+            context = context_of(command, account=first_kaleyra.name, e164=e164)
+            choices = list(kaleyra_accounts.values())
+            view = views.otp_modal(e164, first_kaleyra, context, ask_id=True, choices=choices)
         await client.views_open(trigger_id=command["trigger_id"], view=view)
 
     @app.command("/wa-update")
@@ -112,18 +124,19 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
         if e164 is None:
             return
         await ack()
-        known = await onboarding.store.numbers_with(e164)
-        number = pick([n for n in known if n.account in kaleyra_accounts])
-        if number is None and (known or not kaleyra_accounts):
-            where = "is on a Meta account, whose profile" if known else "cannot be updated: a profile"
-            await respond(
-                response_type="ephemeral",
-                text=f"{e164} {where} is managed through Kaleyra, and no Kaleyra account holds it here.",
-            )
+        found = await known(e164)
+        number = pick([n for n in found if n.account in kaleyra_accounts])
+        problem = gone(found) if number is None else None
+        if number is None and not problem and (found or not kaleyra_accounts):
+            where = "is on a Meta account, whose profile" if found else "cannot be updated: a profile"
+            problem = f"{e164} {where} is managed through Kaleyra, and no Kaleyra account holds it here."
+        if problem:
+            await respond(response_type="ephemeral", text=problem)
             return
         if number is not None:
             account = kaleyra_accounts[number.account]
-            view = views.update_modal(e164, account, number.profile, context_of(command, number_id=number.id))
+            context = context_of(command, account=account.name, e164=e164, number_id=number.id)
+            view = views.update_modal(e164, account, number.profile, context)
         else:  # added outside the bot: the first Kaleyra account, or the one picked in the modal
             assert first_kaleyra is not None
             context = context_of(command, account=first_kaleyra.name, e164=e164)
@@ -138,18 +151,18 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
         if text.lower() in HELP_WORDS:
             await ack(response_type="ephemeral", text=views.usage("/wa-numbers"))
             return
-        labels = {name: account.label for name, account in onboarding.accounts.items()}
+        labels = {name: account.label for name, account in numbers.accounts.items()}
         if not text:
             await ack()
-            numbers, total = await onboarding.store.numbers(limit=40)
-            blocks = views.numbers_list(numbers, total, labels)
+            listed, total = await numbers.listing(limit=40)
+            blocks = views.numbers_list(listed, total, labels)
             await respond(response_type="ephemeral", text=f"{total} numbers", blocks=blocks)
             return
         e164 = await number_from(ack, command)
         if e164 is None:
             return
         await ack()
-        found = await onboarding.store.numbers_with(e164)
+        found = await numbers.with_number(e164)
         if not found:
             await respond(
                 response_type="ephemeral",
@@ -158,9 +171,6 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
             return
         blocks = []
         for number in found[:3]:
-            blocks += views.history(
-                number,
-                labels.get(number.account, number.account),
-                await onboarding.store.history(number.id, limit=30),
-            )
+            label = views.account_label(number.account, numbers.accounts.get(number.account))
+            blocks += views.history(number, label, await numbers.history(number.id, limit=30))
         await respond(response_type="ephemeral", text=f"History of {e164}", blocks=blocks[:50])

@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Awaitable, Coroutine
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from bot.lifecycle.onboarding import Requester
+from bot.lifecycle.events import Requester
 from bot.phone import Phone, try_parse_phone
 
 log = logging.getLogger(__name__)
 _background: set[asyncio.Task[None]] = set()
+T = TypeVar("T")
+# Slack waits 3 s for an acknowledgement or a views.open: what a listener reads first must fit well inside it.
+READ_BUDGET_SECONDS = 1.5
 
 
 class ModalContext(BaseModel):
@@ -59,3 +62,25 @@ def _finished(task: asyncio.Task[None]) -> None:
     _background.discard(task)
     if not task.cancelled() and task.exception() is not None:
         log.error("background work failed: %s", type(task.exception()).__name__)
+
+
+def view_intent(view: dict[str, Any]) -> str:
+    """One intent per rendering of a modal: a double submit or a redelivery carries the same id and hash."""
+    return f"view:{view.get('id', '')}:{view.get('hash', '')}"[:255]
+
+
+def button_intent(body: dict[str, Any], action: dict[str, Any]) -> str:
+    """One intent per button of one message: a double click or a redelivery is the same intent."""
+    container = body.get("container") or {}
+    where = container.get("message_ts") or container.get("view_id") or ""
+    channel = (body.get("channel") or {}).get("id") or ""
+    return f"button:{channel}:{where}:{action.get('action_id')}:{action.get('value')}"[:255]
+
+
+async def bounded(read: Awaitable[T], seconds: float = READ_BUDGET_SECONDS) -> T | None:
+    """A store read a listener needs before answering Slack, given up on (None) rather than miss the 3 s."""
+    try:
+        return await asyncio.wait_for(read, seconds)
+    except TimeoutError:
+        log.warning("a store read took more than %g s; answering without it", seconds)
+        return None

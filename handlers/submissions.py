@@ -11,23 +11,29 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.accounts import KaleyraAccount, MetaAccount
-from bot.lifecycle.onboarding import AddRequest, Onboarding
+from bot.lifecycle.usecases import AddRequest, Numbers
 from bot.providers.kaleyra import AddWhatsAppNumberRequest
 from bot.slack import forms, views
 from bot.slack.words import explain
-from handlers.payloads import ModalContext
+from handlers.payloads import ModalContext, bounded, view_intent
 
 log = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, onboarding: Onboarding) -> None:
-    accounts = onboarding.accounts
+def register(app: AsyncApp, numbers: Numbers) -> None:
+    accounts = numbers.accounts
 
     def account_of(
         values: dict[str, str | None], context: ModalContext
     ) -> KaleyraAccount | MetaAccount | None:
         """The account picked in the modal (or the one it was opened for); None for a name not configured."""
         return accounts.get(values.get("account") or context.account or next(iter(accounts)))
+
+    async def show(client: AsyncWebClient, view: dict[str, Any], next_view: dict[str, Any]) -> None:
+        try:
+            await client.views_update(view_id=view["id"], view=next_view)
+        except SlackApiError as error:  # the person closed the modal: the thread has the result
+            log.info("could not update the modal: %s", error.response.get("error"))
 
     @app.view("wa_add")
     async def wa_add(
@@ -50,31 +56,36 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
         except forms.FormErrors as error:
             await ack(response_action="errors", errors=error.errors)
             return
+        number_block = "wa_number" if isinstance(request, AddWhatsAppNumberRequest) else "phone_number"
+        live = await bounded(numbers.live(account.name, forms.e164_of(request)))
+        if live is not None:  # nothing is sent and nothing changes; the lifecycle would refuse it anyway
+            await ack(response_action="errors", errors={number_block: views.live_number(live)})
+            return
         requester = context.requester(body["user"]["id"])
         if not isinstance(request, AddWhatsAppNumberRequest):
             await ack()
-            await onboarding.add(account.name, request, requester)
+            await numbers.add(account.name, request, requester, view_intent(view))
             return
         # v1 answers with field errors (E947/E413, E962): keep the form open to show them where they were typed.
         await ack(
             response_action="update",
             view=views.notice_modal("Adding…", ["Asking Kaleyra to add the number…"]),
         )
-        refusal = await onboarding.add(account.name, request, requester)
+        result = await numbers.add(account.name, request, requester, view_intent(view))
+        refusal = result.error
         form_fields = {b["block_id"] for b in view["blocks"] if b["type"] == "input"}
         problems = {k: v for k, v in (refusal.field_errors if refusal else {}).items() if k in form_fields}
         if problems:
             next_view = views.add_modal(list(accounts.values()), account, context.dump(), values, problems)
         elif refusal:
             next_view = views.notice_modal("Not added", explain(refusal))
-        else:
+        elif result.done:
             next_view = views.notice_modal(
                 "Added", [":white_check_mark: The number's thread has the record."]
             )
-        try:
-            await client.views_update(view_id=view["id"], view=next_view)
-        except SlackApiError as error:
-            log.info("could not update the add modal: %s", error.response.get("error"))
+        else:
+            next_view = views.notice_modal("Not added", ["wa-bot sent you a message saying why."])
+        await show(client, view, next_view)
 
     @app.view("wa_verify")
     async def wa_verify(
@@ -83,72 +94,79 @@ def register(app: AsyncApp, onboarding: Onboarding) -> None:
         context = ModalContext.of(view)
         values = forms.values_of(view["state"])
         errors: dict[str, str] = {}
-        otp = phone_number_id = ""
+        otp = typed_id = ""
         try:
             otp = forms.otp_of(values)
         except forms.FormErrors as error:
             errors.update(error.errors)
-        if context.number_id is None:
-            context.account = values.get("account") or context.account
-            if not isinstance(accounts.get(context.account or ""), KaleyraAccount):
-                errors["account"] = "Pick one of the Kaleyra accounts."
+        account = accounts.get(values.get("account") or context.account or "")
+        if not isinstance(account, KaleyraAccount):
+            errors["account"] = "Pick one of the Kaleyra accounts."
+        if "id" in view["state"].get("values", {}):
             try:
-                phone_number_id = forms.phone_number_id_of(values)
+                typed_id = forms.phone_number_id_of(values)
             except forms.FormErrors as error:
                 errors.update(error.errors)
-        if errors:
-            await ack(response_action="errors", errors=errors)
+        if errors or account is None or context.e164 is None:
+            await ack(
+                response_action="errors",
+                errors=errors or {"otp": "This form has expired: run /wa-verify again."},
+            )
             return
         requester = context.requester(body["user"]["id"])
         await ack(
             response_action="update",
             view=views.notice_modal("Verifying…", ["Checking the code with Kaleyra…"]),
         )
-        if context.number_id is None:
-            assert context.account and context.e164
-            known = await onboarding.known_number(context.account, context.e164, requester, phone_number_id)
-            context.number_id, context.account, context.e164 = known.id, None, None
-        result = await onboarding.verify(context.number_id, otp, requester)
-        number = await onboarding.store.number(context.number_id)
-        assert number is not None
-        if result.verified:
-            next_view = views.notice_modal(
-                "Verified",
-                [f":white_check_mark: *{number.e164}* is verified.", "The number's thread has the details."],
+        result = await numbers.verify(
+            account.name, context.e164, otp, requester, view_intent(view), phone_number_id=typed_id or None
+        )
+        number = result.number
+        if result.done and number is not None:
+            lines = [
+                f":white_check_mark: *{number.e164}* is verified.",
+                "The number's thread has the details.",
+            ]
+            await show(client, view, views.notice_modal("Verified", lines))
+            return
+        if number is None or result.error is None:
+            await show(
+                client, view, views.notice_modal("Not verified", ["wa-bot sent you a message saying why."])
             )
-        else:
-            problem = explain(result.error) if result.error else ["The code was not accepted."]
-            next_view = views.otp_modal(
-                number.e164, accounts[number.account], context.dump(), problem=problem
-            )
-        try:
-            await client.views_update(view_id=view["id"], view=next_view)
-        except SlackApiError as error:  # the person closed the modal: the thread has the result
-            log.info("could not update the OTP modal: %s", error.response.get("error"))
+            return
+        context.number_id = number.id
+        next_view = views.otp_modal(
+            number.e164,
+            account,
+            context.dump(),
+            problem=explain(result.error),
+            ask_id=not number.phone_number_id_confirmed,
+            typed_id=number.phone_number_id,
+        )
+        await show(client, view, next_view)
 
     @app.view("wa_update")
     async def wa_update(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         context = ModalContext.of(view)
         values = forms.values_of(view["state"])
-        number = await onboarding.store.number(context.number_id) if context.number_id else None
-        e164 = number.e164 if number else context.e164
-        account = number.account if number else values.get("account") or context.account
-        assert e164
-        if not isinstance(accounts.get(account or ""), KaleyraAccount):
+        account = accounts.get(values.get("account") or context.account or "")
+        if not isinstance(account, KaleyraAccount):
             await ack(response_action="errors", errors={"account": "Pick one of the Kaleyra accounts."})
             return
+        assert context.e164
         try:
-            request = forms.update_request(values, e164)
+            request = forms.update_request(values, context.e164)
         except forms.FormErrors as error:
             await ack(response_action="errors", errors=error.errors)
             return
-        if not request.model_dump(exclude_none=True, exclude={"phone_number"}):
+        typed = request.model_dump(mode="json", exclude_none=True, exclude={"phone_number"})
+        before = forms.initial_values_of(view)
+        if not any(before.get(name) != value for name, value in typed.items()):
             first = next(b for b in view["state"]["values"] if b != "account")
-            await ack(response_action="errors", errors={first: "Fill in at least one field to update."})
+            words = "Change at least one field: every filled-in field already has this value."
+            await ack(
+                response_action="errors", errors={first: words if typed else "Fill in at least one field."}
+            )
             return
         await ack()
-        requester = context.requester(body["user"]["id"])
-        if number is None:
-            assert account
-            number = await onboarding.known_number(account, e164, requester)
-        await onboarding.update(number.id, request, requester)
+        await numbers.update(account.name, request, context.requester(body["user"]["id"]), view_intent(view))

@@ -16,10 +16,12 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 from aiohttp import web
+from sqlalchemy import insert
 from standins import KaleyraStandIn, MetaStandIn, SlackStandIn
 
 from bot.server import Bot, build, web_app
 from bot.settings import Settings
+from bot.store import Number, Operation, Store
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 SID = "HXAP16XXXXXX97IN"
@@ -132,6 +134,10 @@ class Person:
         ]
         return {**view, "id": view_id}
 
+    def current(self, view: dict[str, Any]) -> dict[str, Any]:
+        """`view` as Slack holds it now: after the bot updated it, it has new blocks and a new hash."""
+        return {**self.slack.views[view["id"]], "id": view["id"]}
+
     async def submit(self, view: dict[str, Any], values: dict[str, str | None]) -> tuple[int, Any]:
         """Fill `view`'s input blocks with `values` (by block_id) and submit it."""
         view = {**view, "state": {"values": state_of(view, values)}}
@@ -163,7 +169,7 @@ class Person:
                     {
                         "type": "button",
                         "action_id": action_id,
-                        "block_id": "otp_actions",
+                        "block_id": "number_actions",
                         "value": button["value"],
                         "action_ts": str(time.time()),
                     }
@@ -199,7 +205,7 @@ def state_of(view: dict[str, Any], values: dict[str, str | None]) -> dict[str, A
 @asynccontextmanager
 async def running(settings: Settings, slack: SlackStandIn) -> AsyncIterator[Person]:
     """The real bot, built from `settings`, serving HTTP on a loopback port."""
-    bot = await build(settings, meta_backoff_seconds=0.01)
+    bot = await build(settings, backoff_seconds=0.01)
     runner = web.AppRunner(web_app(bot))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -216,3 +222,35 @@ async def running(settings: Settings, slack: SlackStandIn) -> AsyncIterator[Pers
 async def person(settings_for: Callable[..., Settings], slack: SlackStandIn) -> AsyncIterator[Person]:
     async with running(settings_for(), slack) as driver:
         yield driver
+
+
+async def seed_number(store: Store, account: str, e164: str, state: str, **fields: Any) -> Number:
+    """Given: a number the store already holds in `state`, as earlier operations would have left it."""
+    values: dict[str, Any] = {
+        "account": account,
+        "e164": e164,
+        "state": state,
+        "profile": {},
+        "created_by": OPERATOR,
+        "channel_id": CHANNEL,
+        "phone_number_id_confirmed": bool(fields.get("phone_number_id")),
+        **fields,
+    }
+    async with store.engine.begin() as connection:
+        result = await connection.execute(insert(Number).values(**values).returning(Number.id))
+        number_id = result.scalar_one()
+    number = await store.number(number_id)
+    assert number is not None
+    return number
+
+
+async def seed_operation(
+    store: Store, number_id: int, action: str, outcome: str, user_id: str = OPERATOR, **fields: Any
+) -> int:
+    """Given: an operation the store already recorded."""
+    values = {"number_id": number_id, "user_id": user_id, "action": action, "outcome": outcome, "request": {}}
+    async with store.engine.begin() as connection:
+        result = await connection.execute(
+            insert(Operation).values(**values, **fields).returning(Operation.id)
+        )
+        return int(result.scalar_one())

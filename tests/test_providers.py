@@ -12,8 +12,9 @@ from conftest import Person, running, state_of
 from standins import KaleyraStandIn, MetaStandIn, SlackStandIn
 from standins import documented as doc
 
+from bot.lifecycle.states import State
 from bot.settings import Settings
-from bot.store import NumberState, utcnow
+from bot.store import utcnow
 
 
 def text_of(message: dict[str, Any]) -> str:
@@ -196,7 +197,7 @@ async def test_a_v1_number_is_added_and_its_record_shown(
     done = await slack.wait_for("views.update", lambda c: c.args["view"]["title"]["text"] == "Added")
     assert done.args["view_id"] == view["id"]
     [number] = await person.bot.store.numbers_with("+16315551000")
-    assert (number.account, number.state, number.phone_number_id) == ("europe-v1", NumberState.ADDED, "102")
+    assert (number.account, number.state, number.phone_number_id) == ("europe-v1", State.ADDED, "102")
     assert number.profile == {
         "address": "my address",
         "category": "MEDICAL_HEALTH",
@@ -210,13 +211,8 @@ async def test_a_v1_number_is_added_and_its_record_shown(
     await person.submit(update, {"incoming_url": "https://example.com/in"})
     put = (await europe.wait_for_requests(2))[1]
     assert put.method == "PUT" and put.path == "/v2/HXEU0002/whatsapp/222000222/number/update"
-    assert put.json == {
-        "phone_number": "+16315551000",
-        "address": "my address",
-        "category": "MEDICAL_HEALTH",
-        "email": "ops@example.com",
-        "incoming_url": "https://example.com/in",
-    }
+    # Only what changed is sent: the pre-filled address, category and email were left as they were
+    assert put.json == {"phone_number": "+16315551000", "incoming_url": "https://example.com/in"}
 
 
 @pytest.mark.parametrize("name", ["required", "invalid_category"])
@@ -247,7 +243,7 @@ async def test_v1_field_errors_come_back_to_the_form(
     reply = await slack.wait_for("chat.postMessage", lambda c: bool(c.args.get("thread_ts")))
     assert "E947" in text_of(reply.args) and "E413" in text_of(reply.args)
     [number] = await person.bot.store.numbers_with("+16315551000")
-    assert number.state == NumberState.FAILED
+    assert number.state == State.FAILED
 
 
 async def test_v1_empty_display_image_error_is_shown(
@@ -285,7 +281,7 @@ async def test_a_meta_number_is_added_with_its_id(
     assert not any(b["type"] == "actions" for b in reply.args["blocks"])  # pre-verified: no OTP to enter
     assert "meta-pool (Meta, business 104996122399160)" in text_of(slack.calls_of("chat.postMessage")[0].args)
     [number] = await person.bot.store.numbers_with("+16315551000")
-    assert (number.state, number.phone_number_id) == (NumberState.ADDED, doc.META_ADD_OK["id"])
+    assert (number.state, number.phone_number_id) == (State.ADDED, doc.META_ADD_OK["id"])
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422, 429, 500])
@@ -293,7 +289,7 @@ async def test_every_graph_error_is_shown_as_a_person_wants_it(
     person: Person, meta: MetaStandIn, slack: SlackStandIn, status: int
 ) -> None:
     body = doc.META_ERRORS[status]
-    for _ in range(4):  # more than the bot's attempts, so even retried errors end as errors
+    for _ in range(4):  # more than the bot's attempts, so even a rate-limited add ends as an error
         meta.queue(body, status=status)
     await person.command("/wa-add", "+1 (631) 555-1000")
     await person.submit(await switch_to(person, await person.opened_view("wa_add"), "meta-pool"), {})
@@ -306,10 +302,11 @@ async def test_every_graph_error_is_shown_as_a_person_wants_it(
     )  # the person's words first
     assert f"`{error['code']}`" in text and error["message"] in text and error["fbtrace_id"] in text
     assert "Next:" in text
-    retried = status in (429, 500)
-    assert len(meta.requests) == (4 if retried else 1)
+    # A 429 means Meta did nothing: sent again, 3 attempts in all. A 500 may come after Meta added the number:
+    # never sent again on its own, and its outcome is unknown.
+    assert len(meta.requests) == (3 if status == 429 else 1)
     [number] = await person.bot.store.numbers_with("+16315551000")
-    assert number.state == NumberState.FAILED
+    assert number.state == (State.UNKNOWN if status == 500 else State.FAILED)
 
 
 async def test_a_rate_limited_meta_add_is_retried_and_succeeds(

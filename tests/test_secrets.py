@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from conftest import SIGNING_SECRET, Person, running, state_of
+from conftest import SIGNING_SECRET, Person, running, seed_number, state_of
 from pydantic import SecretStr
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from standins import KaleyraStandIn, SlackStandIn
@@ -22,10 +22,10 @@ from standins.documented import V2_ADD_FAILURES, V2_VERIFY_FAILURES
 
 from bot import logs
 from bot.accounts import KaleyraAccount, MetaAccount, accounts_from
+from bot.lifecycle.states import State
 from bot.logs import Redactor
 from bot.server import build
 from bot.settings import Settings
-from bot.store import NumberState
 
 BOT_TOKEN = "xoxb-1234567-7654321-SeCrEtBoTtOkEn"
 KALEYRA_KEY = "kaleyra-API-KEY-8a9b0c1d2e"
@@ -260,14 +260,9 @@ async def test_socket_mode_at_debug_does_not_log_the_otp(
     try:
         await handler.connect_async()
         await slack.wait_for_socket()
-        number = await bot.store.start_number(
-            account="kaleyra",
-            e164="+919876543210",
-            user_id="U0OPS",
-            channel_id="C0OPS",
-            state=NumberState.AWAITING_OTP,
+        await seed_number(
+            bot.store, "kaleyra", "+919876543210", State.AWAITING_OTP, phone_number_id="7654XXXXXXXXXX"
         )
-        await bot.store.change(number.id, phone_number_id="7654XXXXXXXXXX")
         command = {
             "command": "/wa-verify",
             "text": "+919876543210",

@@ -17,8 +17,9 @@ from sqlalchemy import update
 from sqlalchemy.engine import make_url
 from standins import KaleyraStandIn, SlackStandIn
 
+from bot.lifecycle.states import Move, State, to
 from bot.settings import Settings
-from bot.store import Base, NumberState, Operation, Outcome, Store, utcnow
+from bot.store import Base, DuplicateIntent, Lease, MoveRefused, Operation, Outcome, Store, utcnow
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
@@ -77,11 +78,21 @@ async def store(database_url: str) -> AsyncIterator[Store]:
     await store.close()
 
 
-async def a_number(store: Store, e164: str = "+919876543210", **fields: Any) -> int:
-    number = await store.start_number(
-        account="kaleyra", e164=e164, user_id=OPERATOR, channel_id=CHANNEL, **fields
+LEASE = Lease("test-replica", utcnow() + timedelta(seconds=45))
+
+
+async def start_add(store: Store, intent: str | None, e164: str = "+919876543210", **fields: Any) -> Any:
+    return await store.start(
+        account="kaleyra",
+        e164=e164,
+        user_id=OPERATOR,
+        channel_id=CHANNEL,
+        intent=intent,
+        action="add",
+        request={"phone_number": e164[3:], "country_code": e164[:3]},
+        lease=LEASE,
+        transition=to(Move.START_ADD, **fields),
     )
-    return number.id
 
 
 async def test_ping_and_create_tables_twice(store: Store) -> None:
@@ -89,186 +100,117 @@ async def test_ping_and_create_tables_twice(store: Store) -> None:
     await store.create_tables()  # a second start must not fail on existing tables
 
 
-async def test_start_number_creates_then_reuses_the_row(store: Store) -> None:
-    first = await store.start_number(
-        account="kaleyra",
-        e164="+919876543210",
-        user_id=OPERATOR,
-        channel_id=CHANNEL,
-        display_name="Acme Support",
-        verification_type="SMS",
-    )
-    assert (first.state, first.display_name, first.verification_type, first.profile) == (
-        NumberState.ADDING,
-        "Acme Support",
-        "SMS",
-        {},
-    )
-    assert first.created_by == OPERATOR and first.thread_ts is None
+async def test_an_add_creates_the_row_then_a_second_add_of_a_live_number_is_refused(store: Store) -> None:
+    number, operation = await start_add(store, "view:V1:h1", display_name="Acme")
+    assert (number.state, number.display_name, operation.intent) == (State.ADDING, "Acme", "view:V1:h1")
 
-    again = await store.start_number(
-        account="kaleyra",
-        e164="+919876543210",
-        user_id="U0OTHER",
-        channel_id="C0OTHER",
-        state=NumberState.AWAITING_OTP,
-    )
-    assert again.id == first.id
-    assert (again.state, again.display_name, again.verification_type) == (
-        NumberState.AWAITING_OTP,
-        "Acme Support",
-        "SMS",
-    )
-    assert (again.created_by, again.channel_id) == (OPERATOR, CHANNEL)  # the thread stays where it began
-
-    assert await a_number(store) == first.id
-    elsewhere = await store.start_number(
-        account="meta", e164="+919876543210", user_id=OPERATOR, channel_id=CHANNEL
-    )
-    assert elsewhere.id != first.id
-    assert [n.account for n in await store.numbers_with("+919876543210")] == ["kaleyra", "meta"]
+    with pytest.raises(MoveRefused) as refused:
+        await start_add(store, "view:V2:h1", display_name="Other")
+    assert refused.value.number.state == State.ADDING  # the store refused: nothing changed
+    assert (await store.number(number.id)).display_name == "Acme"  # type: ignore[union-attr]
+    assert [o.intent for o in await store.history(number.id)] == ["view:V1:h1"]
 
 
-async def test_change_sets_fields_and_refuses_unknown_numbers(store: Store) -> None:
-    number_id = await a_number(store)
-    profile = {"address": "EGL, Bengaluru", "about": "Nous répondons vite ✓", "category": "OTHER"}
-
-    changed = await store.change(
-        number_id,
-        state=NumberState.VERIFIED,
-        phone_number_id="7654XXXXXXXXXX",
-        thread_ts="1.2",
-        profile=profile,
-    )
-
-    assert changed.state == NumberState.VERIFIED
-    read = await store.number(number_id)
-    assert read is not None
-    assert (read.phone_number_id, read.thread_ts, read.profile) == ("7654XXXXXXXXXX", "1.2", profile)
-    with pytest.raises(LookupError):
-        await store.change(number_id + 1000, state=NumberState.FAILED)
-    assert await store.number(number_id + 1000) is None
-
-
-async def test_begin_finish_and_history_newest_first(store: Store) -> None:
-    number_id = await a_number(store)
-    add = await store.begin(number_id, OPERATOR, "add", {"phone_number": "9876543210", "country_code": "+91"})
-    await store.finish(add, Outcome.OK, code="WA200", response={"data": "7654XXXXXXXXXX"})
-    verify = await store.begin(number_id, OPERATOR, "verify", {"id": "7654XXXXXXXXXX"})
+async def test_the_same_intent_twice_is_refused_whatever_the_state(store: Store) -> None:
+    number, operation = await start_add(store, "view:V1:h1")
     await store.finish(
-        verify,
-        Outcome.FAILED,
-        code="WA400",
-        message="Incorrect OTP format",
-        response={"field_errors": {}, "http_status": 400},
+        operation.id, Outcome.FAILED, code="WA400", number_id=number.id, transition=to(Move.ADD_FAILED)
     )
-    update_id = await store.begin(number_id, "U0OTHER", "update", {"address": "EGL"})
 
-    history = await store.history(number_id)
+    with pytest.raises(DuplicateIntent) as duplicate:
+        await start_add(store, "view:V1:h1")  # a failed number may be added again, but not by the same intent
+    assert duplicate.value.operation.id == operation.id
+    assert (await store.number(number.id)).state == State.FAILED  # type: ignore[union-attr]
 
-    assert [(o.id, o.action, o.outcome) for o in history] == [
-        (update_id, "update", Outcome.PENDING),
-        (verify, "verify", Outcome.FAILED),
-        (add, "add", Outcome.OK),
-    ]
-    newest, failed, first = history
-    assert newest.finished_at is None and newest.user_id == "U0OTHER"
-    assert (failed.provider_code, failed.provider_message, failed.response) == (
-        "WA400",
-        "Incorrect OTP format",
-        {"field_errors": {}, "http_status": 400},
+
+async def test_concurrent_adds_of_one_number_make_exactly_one_winner(store: Store) -> None:
+    intents = [f"view:V{i}:h" for i in range(6)] + ["view:V0:h"] * 4  # six intents, one of them five times
+    results = await asyncio.gather(*(start_add(store, intent) for intent in intents), return_exceptions=True)
+
+    started = [r for r in results if not isinstance(r, BaseException)]
+    assert len(started) == 1, results
+    assert all(isinstance(r, MoveRefused | DuplicateIntent) for r in results if isinstance(r, BaseException))
+
+
+async def test_a_late_answer_moves_an_unknown_add_but_a_failure_does_not(store: Store) -> None:
+    number, _ = await start_add(store, "view:V1:h1")
+    assert await store.move(number.id, to(Move.ADD_UNKNOWN)) is not None
+    assert await store.move(number.id, to(Move.ADD_FAILED)) is None  # refused: unknown is not adding
+    moved = await store.move(number.id, to(Move.AWAIT_OTP, phone_number_id="7654XXXXXXXXXX"))
+    assert moved is not None and (moved.state, moved.phone_number_id) == (
+        State.AWAITING_OTP,
+        "7654XXXXXXXXXX",
     )
-    assert first.request == {"phone_number": "9876543210", "country_code": "+91"}
-    assert first.finished_at is not None and first.finished_at >= first.requested_at
-    assert [o.id for o in await store.history(number_id, limit=2)] == [update_id, verify]
 
 
-async def test_numbers_lists_the_latest_changed_first_with_the_total(store: Store) -> None:
-    first = await a_number(store, "+919876543210")
-    second = await a_number(store, "+919876543211")
-    third = await a_number(store, "+919876543212")
-    await store.change(first, state=NumberState.VERIFIED)
-
-    listed, total = await store.numbers(limit=2)
-
-    assert total == 3
-    assert [n.id for n in listed] == [first, third]
-    everything, _ = await store.numbers(limit=10)
-    assert [n.id for n in everything] == [first, third, second]
-
-
-async def test_interrupt_stale_marks_only_old_pending_operations(store: Store) -> None:
-    number_id = await a_number(store)
-    old_pending = await store.begin(number_id, OPERATOR, "add", {"phone_number": "9876543210"})
-    old_done = await store.begin(number_id, OPERATOR, "verify", {"id": "x"})
-    await store.finish(old_done, Outcome.OK, code="WA200")
-    fresh_pending = await store.begin(number_id, OPERATOR, "update", {"address": "EGL"})
-    ten_minutes_ago = utcnow() - timedelta(minutes=10)
+async def test_the_sweeper_takes_only_expired_leases_and_moves_adds_to_unknown(store: Store) -> None:
+    _, add_op = await start_add(store, "i1", "+919876543210")
+    _, fresh_op = await start_add(store, "i2", "+919876543211")
     async with store.engine.begin() as connection:
         await connection.execute(
             update(Operation)
-            .where(Operation.id.in_([old_pending, old_done]))
-            .values(requested_at=ten_minutes_ago)
+            .where(Operation.id == add_op.id)
+            .values(lease_until=utcnow() - timedelta(seconds=1))
         )
 
-    stale = await store.interrupt_stale(timedelta(minutes=2))
+    swept = await store.sweep(to(Move.ADD_UNKNOWN))
 
-    assert [o.id for o in stale] == [old_pending]
-    outcomes = {o.id: o.outcome for o in await store.history(number_id)}
-    assert outcomes == {
-        old_pending: Outcome.INTERRUPTED,
-        old_done: Outcome.OK,
-        fresh_pending: Outcome.PENDING,
-    }
-    assert await store.interrupt_stale(timedelta(minutes=2)) == []  # reported once, not at every start
+    assert [(o.id, o.outcome, n.state) for o, n in swept] == [(add_op.id, Outcome.INTERRUPTED, State.UNKNOWN)]
+    assert (await store.operation(fresh_op.id)).outcome == Outcome.PENDING  # type: ignore[union-attr]
+    assert await store.sweep(to(Move.ADD_UNKNOWN)) == []  # reported once
 
 
 async def test_claim_otp_request_is_exclusive_under_concurrency(store: Store) -> None:
-    number_id = await a_number(store)
-
+    number, _ = await start_add(store, "i1")
+    await store.move(number.id, to(Move.AWAIT_OTP, phone_number_id="7654XXXXXXXXXX"))
     claims = await asyncio.gather(
-        *(store.claim_otp_request(number_id, timedelta(seconds=60)) for _ in range(10))
+        *(store.claim_otp_request(number.id, timedelta(seconds=60), State.AWAITING_OTP) for _ in range(10))
     )
-
-    assert sorted(claims) == [False] * 9 + [True]
-    assert await store.claim_otp_request(number_id, timedelta(seconds=60)) is False
-    assert await store.claim_otp_request(number_id, timedelta(0)) is True  # after the cool-down, again
-    await store.change(number_id, otp_requested_at=None)  # a failed request frees it
-    assert await store.claim_otp_request(number_id, timedelta(seconds=60)) is True
-    assert await store.claim_otp_request(number_id + 1000, timedelta(0)) is False
+    assert claims.count(True) == 1
+    assert await store.claim_otp_request(number.id, timedelta(seconds=60), State.AWAITING_OTP) is False
+    assert await store.claim_otp_request(number.id, timedelta(0), State.AWAITING_OTP) is True
+    assert await store.claim_otp_request(number.id, timedelta(0), State.VERIFIED) is False  # not awaiting
 
 
-async def test_two_replicas_on_postgresql_claim_once_between_them(postgres_url: str) -> None:
+async def test_two_replicas_on_postgresql_start_one_add_between_them(postgres_url: str) -> None:
     replicas = [Store(postgres_url), Store(postgres_url)]
     try:
         await replicas[0].create_tables()
-        number_id = await a_number(replicas[0], f"+9198765{uuid.uuid4().int % 100000:05d}")
-        claims = await asyncio.gather(
-            *(replicas[i % 2].claim_otp_request(number_id, timedelta(seconds=60)) for i in range(20))
+        e164 = f"+9198765{uuid.uuid4().int % 100000:05d}"
+        intent = f"view:{uuid.uuid4().hex}:h"
+        await asyncio.gather(*(r.ping() for r in replicas))
+        results = await asyncio.gather(
+            *(start_add(replicas[i % 2], intent if i < 10 else f"{intent}{i}", e164) for i in range(20)),
+            return_exceptions=True,
         )
-        assert claims.count(True) == 1
+        assert len([r for r in results if not isinstance(r, BaseException)]) == 1, results
     finally:
         for replica in replicas:
             await replica.close()
 
 
-async def test_replicas_starting_together_report_each_stale_operation_once(postgres_url: str) -> None:
+async def test_replicas_sweeping_together_report_each_expired_operation_once(postgres_url: str) -> None:
     replicas = [Store(postgres_url) for _ in range(4)]
     try:
         await replicas[0].create_tables()
-        number_id = await a_number(replicas[0], f"+9198764{uuid.uuid4().int % 100000:05d}")
-        operation_ids = [await replicas[0].begin(number_id, OPERATOR, "add", {"n": i}) for i in range(5)]
+        operation_ids = []
+        for _ in range(5):
+            _, operation = await start_add(
+                replicas[0], uuid.uuid4().hex, f"+9198764{uuid.uuid4().int % 100000:05d}"
+            )
+            operation_ids.append(operation.id)
         async with replicas[0].engine.begin() as connection:
             await connection.execute(
                 update(Operation)
                 .where(Operation.id.in_(operation_ids))
-                .values(requested_at=utcnow() - timedelta(minutes=10))
+                .values(lease_until=utcnow() - timedelta(seconds=1))
             )
 
-        await asyncio.gather(*(r.ping() for r in replicas))  # connected, so they really start together
-        reported = await asyncio.gather(*(r.interrupt_stale(timedelta(minutes=2)) for r in replicas))
+        await asyncio.gather(*(r.ping() for r in replicas))  # connected, so they really sweep together
+        swept = await asyncio.gather(*(r.sweep(to(Move.ADD_UNKNOWN), limit=2) for r in replicas))
+        swept += await asyncio.gather(*(r.sweep(to(Move.ADD_UNKNOWN)) for r in replicas))
 
-        assert sorted(o.id for batch in reported for o in batch) == operation_ids
+        assert sorted(o.id for batch in swept for o, _ in batch) == operation_ids
     finally:
         for replica in replicas:
             await replica.close()
@@ -301,7 +243,7 @@ async def test_add_and_verify_through_slack_on_postgresql(
 
     assert [r.operation for r in kaleyra.requests] == ["v2_add", "v2_verify"]
     assert (number.state, number.phone_number_id, number.thread_ts) == (
-        NumberState.VERIFIED,
+        State.VERIFIED,
         "7654XXXXXXXXXX",
         reply["thread_ts"],
     )

@@ -12,6 +12,7 @@ must judge Kaleyra's answer by its body, not by its status.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable
 from typing import Any
 
@@ -21,8 +22,9 @@ from conftest import Person
 from standins import KaleyraStandIn, SlackStandIn
 from standins import documented as doc
 
+from bot.lifecycle.states import State
 from bot.providers.kaleyra import KaleyraClient
-from bot.store import Number, NumberState
+from bot.store import Number
 
 NUMBER_AS_TYPED = "+91 98765 43210"
 E164 = "+919876543210"
@@ -109,6 +111,10 @@ async def reply_saying(slack: SlackStandIn, words: str) -> dict[str, Any]:
 
 async def failure_reply(slack: SlackStandIn, action: str) -> dict[str, Any]:
     return await reply_saying(slack, f"The {action} failed")
+
+
+async def unknown_reply(slack: SlackStandIn, action: str) -> dict[str, Any]:
+    return await reply_saying(slack, f"The {action}'s outcome is unknown")
 
 
 async def parent_saying(slack: SlackStandIn, words: str) -> dict[str, Any]:
@@ -257,10 +263,10 @@ async def test_add_failure_is_explained_in_the_thread(
     # When the operator adds a number through /wa-add and its modal
     await add_number(person, slack)
 
-    # Then the thread says what Kaleyra said, the details, and what to do next, with no Enter OTP button
+    # Then the thread says what Kaleyra said, the details, and what to do next, with Retry and no Enter OTP
     reply = await failure_reply(slack, "add")
     assert_explains(text_of(reply), body, ADD_NEXT_STEP[case])
-    assert buttons_of(reply) == []
+    assert buttons_of(reply) == ["retry"]
     assert len(thread_replies(slack)) == 1
 
     # And the parent message now says Failed
@@ -268,7 +274,7 @@ async def test_add_failure_is_explained_in_the_thread(
     assert parent["ts"] == reply["thread_ts"]
 
     # And the store keeps the failure with Kaleyra's code
-    assert (await stored_number(person)).state == NumberState.FAILED
+    assert (await stored_number(person)).state == State.FAILED
     assert await last_operation(person) == ("add", "failed", body["code"])
     assert_no_secret_reached_slack(slack)
 
@@ -290,7 +296,7 @@ async def test_add_again_after_try_later_continues_in_the_same_thread(
     assert "enter_otp" in buttons_of(added)
     await parent_saying(slack, "Awaiting OTP")
     assert len([c for c in slack.calls_of("chat.postMessage") if not c.args.get("thread_ts")]) == 1
-    assert (await stored_number(person)).state == NumberState.AWAITING_OTP
+    assert (await stored_number(person)).state == State.AWAITING_OTP
 
 
 async def test_add_failure_is_in_the_numbers_history(
@@ -356,7 +362,8 @@ async def test_verify_failure_returns_to_the_otp_form_and_a_retry_verifies(
     # Then the same modal comes back as the OTP form, showing why, so the person can try again at once
     retry_form = await modal_after_submit(slack, form["id"], updates_before=0)
     assert retry_form["callback_id"] == "wa_verify"
-    assert inputs_of(retry_form) == ["otp"]
+    # (a phone number ID Kaleyra refused is asked again, pre-filled, so a person can correct it)
+    assert inputs_of(retry_form) == (["otp", "id"] if case == "invalid_phone_number" else ["otp"])
     assert_explains(text_of(retry_form), body, VERIFY_NEXT_STEP[case])
 
     # And the thread has the failure, with the Enter OTP button offered again
@@ -368,7 +375,7 @@ async def test_verify_failure_returns_to_the_otp_form_and_a_retry_verifies(
     # And the parent message and the store say the number still awaits its code
     parent = await parent_edited_since(slack, edits)
     assert parent["ts"] == added["thread_ts"] and "Awaiting OTP" in text_of(parent)
-    assert (await stored_number(person)).state == NumberState.AWAITING_OTP
+    assert (await stored_number(person)).state == State.AWAITING_OTP
     assert await last_operation(person) == ("verify", "failed", body["code"])
 
     # When the person tries again in the same modal, and Kaleyra accepts the code
@@ -379,7 +386,7 @@ async def test_verify_failure_returns_to_the_otp_form_and_a_retry_verifies(
     assert done["title"]["text"] == "Verified"
     await reply_saying(slack, ":white_check_mark: Verified")
     await parent_saying(slack, "Verified")
-    assert (await stored_number(person)).state == NumberState.VERIFIED
+    assert (await stored_number(person)).state == State.VERIFIED
     verifies = [r for r in kaleyra.requests if r.operation == "v2_verify"]
     assert [r.json for r in verifies] == [
         {"id": PHONE_NUMBER_ID, "phone_number": E164, "otp": WRONG_OTP},
@@ -409,7 +416,7 @@ async def test_verify_already_approved_counts_as_verified(
     assert ":x:" not in text_of(reply)
     assert buttons_of(reply) == []
     await parent_saying(slack, "Verified")
-    assert (await stored_number(person)).state == NumberState.VERIFIED
+    assert (await stored_number(person)).state == State.VERIFIED
     action, outcome, _ = await last_operation(person)
     assert (action, outcome) == ("verify", "ok")
 
@@ -451,7 +458,7 @@ async def test_enter_otp_button_offered_after_a_failure_opens_a_form_that_verifi
     # Then the number is verified, with no new add
     done = await modal_after_submit(slack, form["id"], updates_before=0)
     assert done["title"]["text"] == "Verified"
-    assert (await stored_number(person)).state == NumberState.VERIFIED
+    assert (await stored_number(person)).state == State.VERIFIED
     assert [r.operation for r in kaleyra.requests] == ["v2_add", "v2_verify", "v2_verify"]
 
 
@@ -483,12 +490,12 @@ async def test_update_failure_is_explained_and_leaves_the_profile_alone(
     reply = await failure_reply(slack, "update")
     assert_explains(text_of(reply), body, UPDATE_NEXT_STEP[case])
     # (Kaleyra was asked: the refusal is its own, not the bot's validation)
+    # (only what differs from what the bot last set: the email was pre-filled and left as it was)
     put = [r for r in kaleyra.requests if r.operation == "v2_update"][-1]
     assert put.json == {
         "phone_number": E164,
         "address": "New Road 1",
         "category": "RESTAURANT",
-        "email": "ops@example.com",
         "about": "Body care",
     }
     parent = await parent_edited_since(slack, edits)
@@ -497,7 +504,7 @@ async def test_update_failure_is_explained_and_leaves_the_profile_alone(
     # And the stored profile, the number's state and the next form keep what was last accepted
     number = await stored_number(person)
     assert number.profile == profile_before
-    assert number.state == NumberState.AWAITING_OTP
+    assert number.state == State.AWAITING_OTP
     assert await last_operation(person) == ("update", "failed", body["code"])
     form = await view_opened_by(slack, person.command("/wa-update", NUMBER_AS_TYPED), "wa_update")
     prefilled = {b["block_id"]: b["element"] for b in form["blocks"] if b["type"] == "input"}
@@ -530,16 +537,22 @@ async def test_add_answer_without_the_envelope_is_a_clear_error(
     # When the operator adds a number
     await add_number(person, slack)
 
-    # Then the thread names the HTTP status, keeps the raw page out, and says to try again later
-    reply = await failure_reply(slack, "add")
+    # Then the thread names the HTTP status and keeps the raw page out. A 5xx may come after Kaleyra added
+    # the number: the outcome is unknown and the add is not sent again on its own; anything else failed.
+    unknown = status >= 500
+    reply = await (unknown_reply if unknown else failure_reply)(slack, "add")
     text = text_of(reply)
     assert f"HTTP {status}" in text
     assert "<html>" not in text
-    assert "try again" in next_step_in(text).lower()
-    assert buttons_of(reply) == []
-    await parent_saying(slack, "Failed")
-    assert (await stored_number(person)).state == NumberState.FAILED
-    assert await last_operation(person) == ("add", "failed", f"HTTP {status}")
+    assert buttons_of(reply) == ["retry"]
+    if unknown:
+        assert "may have been added" in text and "Retry" in text
+    else:
+        assert "try again" in next_step_in(text).lower()
+    await parent_saying(slack, "Unknown" if unknown else "Failed")
+    assert (await stored_number(person)).state == (State.UNKNOWN if unknown else State.FAILED)
+    assert await last_operation(person) == ("add", "unknown" if unknown else "failed", f"HTTP {status}")
+    assert len([r for r in kaleyra.requests if r.operation == "v2_add"]) == 1
 
 
 async def test_verify_answer_without_the_envelope_returns_to_the_otp_form(
@@ -553,28 +566,47 @@ async def test_verify_answer_without_the_envelope_returns_to_the_otp_form(
     form = await open_otp_form(person, slack, "button", added)
     await submit_otp(person, form, RIGHT_OTP)
 
-    # Then the OTP form comes back with the HTTP status, the thread says so, and the number still awaits its code
+    # Then the OTP form comes back with the HTTP status, the thread says the outcome is unknown (a verify is
+    # never sent again on its own), and the number still awaits its code
     retry_form = await modal_after_submit(slack, form["id"], updates_before=0)
     assert retry_form["callback_id"] == "wa_verify" and "HTTP 502" in text_of(retry_form)
-    reply = await failure_reply(slack, "verify")
-    assert "HTTP 502" in text_of(reply) and "enter_otp" in buttons_of(reply)
-    assert (await stored_number(person)).state == NumberState.AWAITING_OTP
+    reply = await unknown_reply(slack, "verify")
+    assert "HTTP 502" in text_of(reply) and buttons_of(reply) == ["enter_otp", "resend_otp", "retry"]
+    assert (await stored_number(person)).state == State.AWAITING_OTP
+    assert len([r for r in kaleyra.requests if r.operation == "v2_verify"]) == 1
 
 
-async def test_update_answer_without_the_envelope_leaves_the_profile_alone(
+async def test_update_answer_without_the_envelope_is_sent_again_and_then_leaves_the_profile_alone(
     person: Person, slack: SlackStandIn, kaleyra: KaleyraStandIn
 ) -> None:
-    # Given a number added through Slack, and a proxy answering the update with a 502 page
+    # Given a number added through Slack, and a proxy answering every update with a 502 page
     await added_number(person, slack)
-    kaleyra.queue("v2_update", "<html>502 Bad Gateway</html>", status=502)
+    for _ in range(3):
+        kaleyra.queue("v2_update", "<html>502 Bad Gateway</html>", status=502)
 
     # When the operator submits an address
     await update_profile(person, slack, {"address": "EGL"})
 
-    # Then the thread names the HTTP status and the profile stays empty
-    reply = await failure_reply(slack, "update")
+    # Then the PUT (the same values: safe to repeat) was sent three times, the thread names the HTTP status,
+    # the outcome is unknown, and the profile stays empty
+    reply = await unknown_reply(slack, "update")
     assert "HTTP 502" in text_of(reply) and "<html>" not in text_of(reply)
+    assert len([r for r in kaleyra.requests if r.operation == "v2_update"]) == 3
     assert (await stored_number(person)).profile == {}
+
+
+async def test_an_update_answered_once_with_a_502_is_sent_again_and_succeeds(
+    person: Person, slack: SlackStandIn, kaleyra: KaleyraStandIn
+) -> None:
+    await added_number(person, slack)
+    kaleyra.queue("v2_update", "<html>502 Bad Gateway</html>", status=502)
+
+    await update_profile(person, slack, {"address": "EGL"})
+
+    await reply_saying(slack, "Profile updated")
+    puts = [r.json for r in kaleyra.requests if r.operation == "v2_update"]
+    assert puts == [{"phone_number": E164, "address": "EGL"}] * 2
+    assert (await stored_number(person)).profile == {"address": "EGL"}
 
 
 async def test_add_success_body_under_http_500_is_a_success(
@@ -590,7 +622,7 @@ async def test_add_success_body_under_http_500_is_a_success(
     assert PHONE_NUMBER_ID in text_of(reply)
     assert "enter_otp" in buttons_of(reply)
     number = await stored_number(person)
-    assert (number.state, number.phone_number_id) == (NumberState.AWAITING_OTP, PHONE_NUMBER_ID)
+    assert (number.state, number.phone_number_id) == (State.AWAITING_OTP, PHONE_NUMBER_ID)
     assert not [r for r in thread_replies(slack) if ":x:" in text_of(r)]
 
 
@@ -608,7 +640,7 @@ async def test_verify_success_body_under_http_500_is_a_success(
     # Then the number is verified
     done = await modal_after_submit(slack, form["id"], updates_before=0)
     assert done["title"]["text"] == "Verified"
-    assert (await stored_number(person)).state == NumberState.VERIFIED
+    assert (await stored_number(person)).state == State.VERIFIED
 
 
 async def test_update_success_body_under_http_500_is_a_success(
@@ -630,17 +662,22 @@ async def test_add_without_an_answer_in_time_says_to_check_before_trying_again(
     person: Person, slack: SlackStandIn, kaleyra: KaleyraStandIn
 ) -> None:
     # Given the bot waits 0.2 s for Kaleyra (20 s in production), and Kaleyra takes longer
-    person.bot.onboarding.kaleyra = KaleyraClient(person.bot.session, aiohttp.ClientTimeout(total=0.2))
+    person.bot.numbers.kaleyra = KaleyraClient(person.bot.session, aiohttp.ClientTimeout(total=0.2))
     kaleyra.queue("v2_add", doc.V2_ADD_OK, delay=1.0)
 
     # When the operator adds a number
     await add_number(person, slack)
 
-    # Then the thread says no answer came, and to check the number before adding it again
-    reply = await failure_reply(slack, "add")
+    # Then the thread says no answer came, that the outcome is unknown, and to check before pressing Retry
+    reply = await unknown_reply(slack, "add")
     text = text_of(reply).replace("`", "")
     assert "TIMEOUT" in text and "0.2 s" in text
-    assert "/wa-numbers" in next_step_in(text)
+    assert "may have been added" in text and buttons_of(reply) == ["retry"]
+    await parent_saying(slack, "Unknown")
+    assert await last_operation(person) == ("add", "unknown", "TIMEOUT")
+    # And the add was sent once: a request that may have reached Kaleyra is never re-sent on its own
+    await asyncio.sleep(1.2)
+    assert len(kaleyra.requests) == 1
 
 
 async def test_verify_after_add_said_already_exists(

@@ -7,7 +7,7 @@ from typing import Any
 from conftest import CHANNEL, OPERATOR, SID, WABA_ID, Person
 from standins import KaleyraStandIn, SlackStandIn
 
-from bot.store import NumberState
+from bot.lifecycle.states import State
 
 
 def thread_replies(slack: SlackStandIn) -> list[dict[str, Any]]:
@@ -68,7 +68,7 @@ async def test_add_verify_update_through_slack(
 
     [number] = await person.bot.store.numbers_with("+919876543210")
     assert (number.state, number.phone_number_id, number.display_name) == (
-        NumberState.AWAITING_OTP,
+        State.AWAITING_OTP,
         "7654XXXXXXXXXX",
         "Acme Support",
     )
@@ -90,7 +90,7 @@ async def test_add_verify_update_through_slack(
     assert verified.args["thread_ts"] == reply["thread_ts"]
     modal = await slack.wait_for("views.update", lambda c: c.args["view"]["title"]["text"] == "Verified")
     assert modal.args["view_id"] == otp_view["id"]
-    assert (await person.bot.store.number(number.id)).state == NumberState.VERIFIED  # type: ignore[union-attr]
+    assert (await person.bot.store.number(number.id)).state == State.VERIFIED  # type: ignore[union-attr]
 
     # When the person updates the profile with some fields
     await person.command("/wa-update", "+91 98765 43210")

@@ -1,8 +1,19 @@
-"""The one provider error type: a provider said no, or could not be reached."""
+"""The one provider error type: a provider said no, or could not be reached, and whether the request got there."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Delivery(StrEnum):
+    """How far a failed request went: what decides whether sending it again could do a thing twice."""
+
+    NOT_SENT = "not_sent"  # it never left this machine (no connection): sending again is safe
+    UNANSWERED = (
+        "unanswered"  # it may have reached the provider (timeout, reset, 5xx): the outcome is unknown
+    )
+    ANSWERED = "answered"  # the provider answered: its body says what happened
 
 
 @dataclass
@@ -14,7 +25,9 @@ class ProviderError(Exception):
     message: str
     field_errors: dict[str, str] = field(default_factory=dict)
     http_status: int | None = None
-    retryable: bool = False
+    retryable: bool = False  # trying again later may work (what a person is told)
+    delivery: Delivery = Delivery.ANSWERED
+    retry_after: float | None = None  # the provider asked to wait this long (429): it did nothing
     # Graph API extras; Kaleyra leaves them empty.
     user_title: str | None = None
     user_message: str | None = None

@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from bot.accounts import KaleyraAccount
-from bot.providers.errors import ProviderError
+from bot.providers.errors import Delivery, ProviderError
 
 
 class Category(StrEnum):
@@ -224,12 +224,11 @@ class KaleyraClient:
     async def add_phone_number(self, account: KaleyraAccount, request: AddPhoneNumberRequest) -> str:
         """v2 add; returns the phone number ID Kaleyra assigned."""
         envelope = await self._call(account, "POST", _v2(account, "add"), request.model_dump(), V2_SUCCESS)
-        return str(envelope.data)
+        return phone_number_id_of(envelope.data)
 
-    async def verify_phone_number(self, account: KaleyraAccount, request: VerifyPhoneNumberRequest) -> str:
+    async def verify_phone_number(self, account: KaleyraAccount, request: VerifyPhoneNumberRequest) -> None:
         payload = {**request.model_dump(exclude={"otp"}), "otp": request.otp.get_secret_value()}
-        envelope = await self._call(account, "POST", _v2(account, "verify"), payload, V2_SUCCESS)
-        return str(envelope.data)
+        await self._call(account, "POST", _v2(account, "verify"), payload, V2_SUCCESS)
 
     async def retry_otp(self, account: KaleyraAccount, request: RetryOtpRequest) -> None:
         await self._call(account, "POST", _v2(account, "retry_otp"), request.model_dump(), V2_SUCCESS)
@@ -263,25 +262,64 @@ class KaleyraClient:
                 method, url, json=payload, headers=headers, timeout=self._timeout
             ) as response:
                 status, text = response.status, await response.text()
+                retry_after = response.headers.get("Retry-After")
+        except aiohttp.ClientConnectorError as error:  # no connection: the request never left
+            host = yarl.URL(url).host
+            message = f"could not reach {host} ({type(error).__name__})"
+            raise ProviderError(
+                "Kaleyra", "NETWORK", message, retryable=True, delivery=Delivery.NOT_SENT
+            ) from None
         except TimeoutError:
             total = self._timeout.total
             raise ProviderError(
-                "Kaleyra", "TIMEOUT", f"no answer within {total:g} s", retryable=True
+                "Kaleyra",
+                "TIMEOUT",
+                f"no answer within {total:g} s",
+                retryable=True,
+                delivery=Delivery.UNANSWERED,
             ) from None
-        except aiohttp.ClientError as error:
+        except aiohttp.ClientError as error:  # reset or cut mid-way: Kaleyra may have acted
             host = yarl.URL(url).host
-            message = f"could not reach {host} ({type(error).__name__})"
-            raise ProviderError("Kaleyra", "NETWORK", message, retryable=True) from None
+            message = f"lost the connection to {host} ({type(error).__name__})"
+            raise ProviderError(
+                "Kaleyra", "NETWORK", message, retryable=True, delivery=Delivery.UNANSWERED
+            ) from None
         try:
             envelope = KaleyraResponse.model_validate_json(text)
-        except ValidationError:
+            if envelope.code is None and envelope.error is None:
+                raise ValueError("no envelope")
+        except (ValidationError, ValueError):
             message = f"answered HTTP {status} without its JSON envelope"
             raise ProviderError(
-                "Kaleyra", f"HTTP {status}", message, http_status=status, retryable=status >= 500
+                "Kaleyra",
+                f"HTTP {status}",
+                message,
+                http_status=status,
+                retryable=status >= 500 or status == 429,
+                delivery=Delivery.UNANSWERED if status >= 500 else Delivery.ANSWERED,
+                retry_after=_seconds(retry_after) if status == 429 else None,
             ) from None
         if envelope.code != success:
             raise error_of(envelope, status)
         return envelope
+
+
+def phone_number_id_of(data: Any) -> str:
+    """The ID from each documented shape of `data`: a string, a number, or an object (or list) with an `id`."""
+    if isinstance(data, list) and data:
+        data = data[0]
+    if isinstance(data, dict):
+        data = data.get("id") or data.get("phone_number_id")
+    if isinstance(data, bool) or not isinstance(data, str | int) or str(data).strip() == "":
+        raise ProviderError("Kaleyra", V2_SUCCESS, "success without the phone number ID", http_status=200)
+    return str(data).strip()
+
+
+def _seconds(retry_after: str | None) -> float:
+    try:
+        return max(0.0, float(retry_after or 1))
+    except ValueError:
+        return 1.0
 
 
 def _v2(account: KaleyraAccount, operation: str) -> str:

@@ -1,4 +1,4 @@
-"""The async Meta Graph API adapter for `add_phone_numbers`, with retries for rate limits and transient errors."""
+"""The async Meta Graph API adapter for `add_phone_numbers`; whether to try again is the lifecycle's call."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ from typing import Any
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
 from bot.accounts import MetaAccount
-from bot.providers.errors import ProviderError
+from bot.providers.errors import Delivery, ProviderError
 
 NEVER_RETRIED = {400, 401, 403, 404, 422}
 
@@ -41,40 +40,19 @@ class GraphAPIError(BaseModel):
     error: GraphError
 
 
-def _should_retry(error: BaseException) -> bool:
-    return isinstance(error, ProviderError) and error.retryable
-
-
 class MetaClient:
     """Calls the Graph API over the process's one aiohttp session."""
 
-    def __init__(
-        self,
-        session: aiohttp.ClientSession,
-        timeout: aiohttp.ClientTimeout | None = None,
-        attempts: int = 4,
-        backoff_seconds: float = 0.5,
-    ) -> None:
+    def __init__(self, session: aiohttp.ClientSession, timeout: aiohttp.ClientTimeout | None = None) -> None:
         self._session = session
         self._timeout = timeout or aiohttp.ClientTimeout(total=20, connect=5)
-        self._attempts = attempts
-        self._backoff = backoff_seconds
 
     async def add_phone_number(
         self, account: MetaAccount, request: AddPhoneNumbersRequest
     ) -> AddPhoneNumbersResponse:
-        """Add a pre-verified number to the business; 429 and transient errors are retried with jittered backoff."""
+        """Add a pre-verified number to the business."""
         url = f"{account.graph_url.rstrip('/')}/{account.api_version}/{account.business_id}/add_phone_numbers"
-        retrying = AsyncRetrying(
-            retry=retry_if_exception(_should_retry),
-            wait=wait_random_exponential(multiplier=self._backoff, max=30),
-            stop=stop_after_attempt(self._attempts),
-            reraise=True,
-        )
-        async for attempt in retrying:
-            with attempt:
-                return await self._post(account, url, request.model_dump())
-        raise AssertionError("unreachable: tenacity re-raises the last error")
+        return await self._post(account, url, request.model_dump())
 
     async def _post(self, account: MetaAccount, url: str, payload: dict[str, Any]) -> AddPhoneNumbersResponse:
         headers = {"Authorization": f"Bearer {account.access_token.get_secret_value()}"}
@@ -84,13 +62,31 @@ class MetaClient:
             ) as response:
                 status = response.status
                 text = await response.text()
+                retry_after = response.headers.get("Retry-After")
+        except aiohttp.ClientConnectorError as error:  # no connection: the request never left
+            message = f"could not reach the Graph API ({type(error).__name__})"
+            raise ProviderError(
+                "Meta", "NETWORK", message, retryable=True, delivery=Delivery.NOT_SENT
+            ) from None
         except TimeoutError:
             total = self._timeout.total
-            raise ProviderError("Meta", "TIMEOUT", f"no answer within {total:g} s", retryable=True) from None
-        except aiohttp.ClientError as error:
             raise ProviderError(
-                "Meta", "NETWORK", f"could not reach the Graph API ({type(error).__name__})", retryable=True
+                "Meta",
+                "TIMEOUT",
+                f"no answer within {total:g} s",
+                retryable=True,
+                delivery=Delivery.UNANSWERED,
             ) from None
+        except aiohttp.ClientError as error:  # reset or cut mid-way: Meta may have acted
+            message = f"lost the connection to the Graph API ({type(error).__name__})"
+            raise ProviderError(
+                "Meta", "NETWORK", message, retryable=True, delivery=Delivery.UNANSWERED
+            ) from None
+        # A 5xx may come after Meta acted; a 429 means it did nothing and asks us to wait.
+        delivery = Delivery.UNANSWERED if status >= 500 else Delivery.ANSWERED
+        wait = (
+            (float(retry_after) if retry_after and retry_after.isdigit() else 0.0) if status == 429 else None
+        )
         if status == 200:
             try:
                 return AddPhoneNumbersResponse.model_validate_json(text)
@@ -108,6 +104,8 @@ class MetaClient:
                 "answered without a Graph API error body",
                 http_status=status,
                 retryable=retryable,
+                delivery=delivery,
+                retry_after=wait,
             ) from None
         retryable = status not in NEVER_RETRIED and (
             status == 429 or status >= 500 or bool(graph.is_transient)
@@ -118,6 +116,8 @@ class MetaClient:
             message=graph.message,
             http_status=status,
             retryable=retryable,
+            delivery=delivery,
+            retry_after=wait,
             user_title=graph.error_user_title,
             user_message=graph.error_user_msg,
             subcode=graph.error_subcode,

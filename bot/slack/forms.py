@@ -146,3 +146,23 @@ def update_request(values: dict[str, str | None], e164: str) -> UpdatePhoneNumbe
     fields.pop("account", None)
     fields["phone_number"] = e164
     return _build(UpdatePhoneNumberRequest, fields, {})
+
+
+def e164_of(request: AddPhoneNumberRequest | AddWhatsAppNumberRequest | AddPhoneNumbersRequest) -> str:
+    if isinstance(request, AddPhoneNumberRequest):
+        return f"{request.country_code}{request.phone_number}"
+    if isinstance(request, AddWhatsAppNumberRequest):
+        return request.wa_number
+    return request.phone_number
+
+
+def initial_values_of(view: dict[str, Any]) -> dict[str, str | None]:
+    """What each input of a modal was pre-filled with when it was shown (block_id → value)."""
+    values: dict[str, str | None] = {}
+    for block in view.get("blocks", []):
+        element = block.get("element") or {}
+        if block.get("type") != "input":
+            continue
+        option = element.get("initial_option")
+        values[block["block_id"]] = option.get("value") if option else element.get("initial_value")
+    return values

@@ -9,9 +9,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.accounts import KaleyraAccount, MetaAccount
-from bot.lifecycle.onboarding import Event, Kind, Requester
+from bot.lifecycle.events import Event, Requester
 from bot.slack import views
-from bot.slack.words import explain
+from bot.slack.words import describe
 from bot.store import Number, Store
 
 log = logging.getLogger(__name__)
@@ -29,22 +29,6 @@ CHANNEL_REFUSALS = {
     "restricted_action_thread_only_channel",
     "restricted_action_non_threadable_channel",
 }
-HEADLINES = {
-    Kind.ADDED: ":white_check_mark: Added",
-    Kind.CODE_SENT: ":incoming_envelope: New code requested",
-    Kind.VERIFIED: ":white_check_mark: Verified",
-    Kind.UPDATED: ":pencil2: Profile updated",
-    Kind.INTERRUPTED: ":warning: Interrupted",
-}
-
-
-def describe(event: Event) -> tuple[str, list[str]]:
-    """The summary line and the detail lines of an event, as a person reads them."""
-    if event.kind == Kind.FAILED:
-        summary = f":x: The {event.action} failed (asked by <@{event.user_id}>)"
-        return summary, explain(event.error) if event.error else []
-    verb = "asked" if event.kind == Kind.INTERRUPTED else "by"
-    return f"{HEADLINES[event.kind]} ({event.action}, {verb} <@{event.user_id}>)", list(event.details)
 
 
 class SlackThreads:
@@ -59,7 +43,7 @@ class SlackThreads:
         """Post the number's parent message unless it has one; in a DM when the channel refuses the bot."""
         if number.channel_id and number.thread_ts:
             return number
-        text, blocks = views.parent_message(number, self.accounts[number.account])
+        text, blocks = views.parent_message(number, self.accounts.get(number.account))
         channel = number.channel_id or requester.channel_id
         try:
             posted = await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
@@ -77,15 +61,24 @@ class SlackThreads:
         return await self.store.change(number.id, channel_id=posted["channel"], thread_ts=posted["ts"])
 
     async def post(self, number: Number, event: Event, requester: Requester) -> None:
-        """Reply in the thread and bring the parent message up to date; if the thread is gone, tell the person."""
-        summary, lines = describe(event)
+        """Reply in the thread and bring the parent message up to date; if the thread is gone, tell the person.
+
+        Whoever acted from somewhere else than the thread (another channel, or a thread that lives in someone
+        else's DM) hears the result too, ephemerally, with a link to the thread.
+        """
+        summary, lines = describe(event, number.e164)
         if not (number.channel_id and number.thread_ts):  # open() failed earlier: the person still hears
             await self.tell(requester, "\n".join([f"{number.e164}: {summary}", *lines]))
             return
-        account = self.accounts[number.account]
+        account = self.accounts.get(number.account)
         resend = event.awaiting_code and isinstance(account, KaleyraAccount) and account.api_version == "v2"
         text, blocks = views.thread_reply(
-            summary, lines, number.id, offer_otp=event.awaiting_code, offer_resend=resend
+            summary,
+            lines,
+            number.id,
+            offer_otp=event.awaiting_code,
+            offer_resend=resend,
+            retry_operation_id=event.retry_operation_id,
         )
         try:
             await self.client.chat_postMessage(
@@ -96,6 +89,10 @@ class SlackThreads:
                 "could not reply in the thread of number %s: %s", number.id, error.response.get("error")
             )
             await self.tell(requester, "\n".join([f"{number.e164}: {summary}", *lines]))
+        else:
+            if requester.channel_id != number.channel_id and requester.user_id != number.channel_id:
+                link = views.thread_link(number.channel_id, number.thread_ts)
+                await self.tell(requester, f"{number.e164}: {summary}{link}")
         parent_text, parent_blocks = views.parent_message(number, account)
         try:
             await self.client.chat_update(
@@ -105,6 +102,10 @@ class SlackThreads:
             log.warning(
                 "could not update the parent of number %s: %s", number.id, error.response.get("error")
             )
+
+    async def refuse(self, requester: Requester, number: Number, reason: str) -> None:
+        """Nothing was done: say why, with the number's state and a link to its thread."""
+        await self.tell(requester, views.refusal(number, reason))
 
     async def tell(self, requester: Requester, text: str) -> None:
         """Ephemerally: through the command's response_url, else in the channel, else by DM."""

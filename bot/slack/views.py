@@ -27,18 +27,21 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.accounts import KaleyraAccount, MetaAccount
+from bot.lifecycle.states import State
 from bot.providers.kaleyra import Category
 from bot.slack.mrkdwn import escape
-from bot.store import Number, NumberState, Operation
+from bot.store import Number, Operation
 
 SECTION_LIMIT = 3000
 STATE_WORDS: dict[str, str] = {
-    NumberState.ADDING: "Adding…",
-    NumberState.AWAITING_OTP: "Awaiting OTP",
-    NumberState.VERIFIED: "Verified :white_check_mark:",
-    NumberState.ADDED: "Added :white_check_mark:",
-    NumberState.KNOWN: "Known (added outside wa-bot)",
-    NumberState.FAILED: "Failed :x:",
+    State.NEW: "New",
+    State.ADDING: "Adding…",
+    State.AWAITING_OTP: "Awaiting OTP",
+    State.VERIFIED: "Verified :white_check_mark:",
+    State.ADDED: "Added :white_check_mark:",
+    State.KNOWN: "Known (added outside wa-bot)",
+    State.FAILED: "Failed :x:",
+    State.UNKNOWN: "Unknown :grey_question: (check before retrying)",
 }
 USAGE = {
     "/wa-add": "`/wa-add [number] [display name]` opens the add form, e.g. `/wa-add +91 98765 43210 Acme Support`.",
@@ -52,6 +55,11 @@ Account = KaleyraAccount | MetaAccount
 
 def state_words(state: str) -> str:
     return STATE_WORDS.get(state, state)
+
+
+def account_label(name: str, account: Account | None) -> str:
+    """An account's label, or its name marked as gone when the configuration no longer has it."""
+    return account.label if account else f"{name} (no longer configured)"
 
 
 def _clip(text: str, limit: int) -> str:
@@ -234,6 +242,7 @@ def otp_modal(
     ask_id: bool = False,
     problem: Sequence[str] = (),
     choices: Sequence[Account] = (),
+    typed_id: str | None = None,
 ) -> dict[str, Any]:
     """The OTP form; `problem` shows why the last try failed, so the person can try again at once.
 
@@ -256,8 +265,9 @@ def otp_modal(
             _input(
                 "id",
                 "Phone number ID",
-                _text_input(max_length=64),
-                hint="wa-bot has no record of this number: give the ID Kaleyra returned when it was added.",
+                _text_input(typed_id, max_length=255),
+                hint="The ID Kaleyra returned when the number was added"
+                + (" (Kaleyra did not accept this one: check it)." if typed_id else "."),
             )
         )
     return _modal("wa_verify", "Enter the OTP", blocks, metadata, submit="Verify")
@@ -328,7 +338,7 @@ def notice_modal(title: str, lines: Sequence[str]) -> dict[str, Any]:
 # Messages -------------------------------------------------------------------------------------------------
 
 
-def _thread_link(channel_id: str | None, thread_ts: str | None) -> str:
+def thread_link(channel_id: str | None, thread_ts: str | None) -> str:
     if not channel_id or not thread_ts:
         return ""
     return f" · <https://slack.com/archives/{channel_id}/p{thread_ts.replace('.', '')}|thread>"
@@ -339,12 +349,12 @@ def _when(moment: datetime) -> str:
     return f"<!date^{epoch}^{{date_short}} {{time}}|{moment:%Y-%m-%d %H:%M} UTC>"
 
 
-def parent_message(number: Number, account: Account) -> tuple[str, list[dict[str, Any]]]:
+def parent_message(number: Number, account: Account | None) -> tuple[str, list[dict[str, Any]]]:
     """The thread's first message: the number, the account, who asked, the current state."""
     name = f" · {escape(number.display_name)}" if number.display_name else ""
     lines = [
         f"*{number.e164}*{name}",
-        f"Account: {account.label}",
+        f"Account: {account_label(number.account, account)}",
         f"State: *{state_words(number.state)}*",
         f"Asked by <@{number.created_by}>",
     ]
@@ -366,8 +376,10 @@ def thread_reply(
     number_id: int | None = None,
     offer_otp: bool = False,
     offer_resend: bool = False,
+    retry_operation_id: int | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
-    """One result in a number's thread, with the Enter OTP (and Resend code) buttons while a code is awaited."""
+    """One result in a number's thread, with the Enter OTP (and Resend code) buttons while a code is awaited,
+    and Retry under a failed, unknown or interrupted operation."""
     blocks: list[Block] = [_section("\n".join([f"*{summary}*", *lines]))]
     buttons: list[ButtonElement] = []
     if offer_otp and number_id is not None:
@@ -380,8 +392,12 @@ def thread_reply(
         buttons.append(
             ButtonElement(text=_text("Resend code", 75), action_id="resend_otp", value=str(number_id))
         )
+    if retry_operation_id is not None:
+        buttons.append(
+            ButtonElement(text=_text("Retry", 75), action_id="retry", value=str(retry_operation_id))
+        )
     if buttons:
-        blocks.append(ActionsBlock(block_id="otp_actions", elements=buttons))
+        blocks.append(ActionsBlock(block_id="number_actions", elements=buttons))
     return _clip(summary, 3000), [block.to_dict() for block in blocks]
 
 
@@ -391,8 +407,8 @@ def numbers_list(numbers: Sequence[Number], total: int, labels: dict[str, str]) 
     if not numbers:
         blocks.append(_section("wa-bot knows no numbers yet. Add one with `/wa-add`."))
     lines = [
-        f"• *{n.e164}*{' · ' + escape(n.display_name) if n.display_name else ''} · {labels.get(n.account, n.account)}"
-        f" · {state_words(n.state)}{_thread_link(n.channel_id, n.thread_ts)}"
+        f"• *{n.e164}*{' · ' + escape(n.display_name) if n.display_name else ''} · {labels.get(n.account) or n.account + ' (no longer configured)'}"
+        f" · {state_words(n.state)}{thread_link(n.channel_id, n.thread_ts)}"
         for n in numbers
     ]
     blocks += _chunked(lines)
@@ -416,7 +432,7 @@ def history(number: Number, label: str, operations: Sequence[Operation]) -> list
         _section(
             f"Account: {label}"
             + (f"\nPhone number ID: `{escape(number.phone_number_id)}`" if number.phone_number_id else "")
-            + _thread_link(number.channel_id, number.thread_ts)
+            + thread_link(number.channel_id, number.thread_ts)
         ),
     ]
     lines = []
@@ -446,6 +462,21 @@ def _chunked(lines: Sequence[str]) -> list[Block]:
     return sections[:45]
 
 
+def refusal(number: Number, reason: str) -> str:
+    """Why nothing was done for a number: its state, the reason, and where its thread is."""
+    link = thread_link(number.channel_id, number.thread_ts)
+    return f":no_entry: {number.e164} is *{state_words(number.state)}* on `{number.account}`: {reason}.{link}"
+
+
 def usage(command: str, problem: str | None = None) -> str:
     lines = [f":warning: {problem}"] if problem else []
     return "\n".join([*lines, USAGE[command]])
+
+
+def live_number(number: Number) -> str:
+    """Under the number field of the add modal (plain text): why this add is not sent."""
+    where = ""
+    if number.channel_id and number.thread_ts:
+        where = f" Its thread: https://slack.com/archives/{number.channel_id}/p{number.thread_ts.replace('.', '')}"
+    state = STATE_WORDS.get(number.state, number.state).split(" :")[0]
+    return f"{number.e164} is already {state.lower()} on this account, so nothing was sent.{where}"[:2000]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.lifecycle.events import Event, Kind
 from bot.providers.errors import ProviderError
 from bot.slack.mrkdwn import escape
 
@@ -116,3 +117,86 @@ def explain(error: ProviderError) -> list[str]:
         lines.append("For support: " + ", ".join(support))
     lines.append(f"Next: {next_step(error)}")
     return lines
+
+
+HEADLINES = {
+    Kind.ADDED: ":white_check_mark: Added",
+    Kind.CODE_SENT: ":incoming_envelope: New code requested",
+    Kind.VERIFIED: ":white_check_mark: Verified",
+    Kind.UPDATED: ":pencil2: Profile updated",
+    Kind.INTERRUPTED: ":warning: Interrupted",
+}
+
+# What to check when a request may or may not have been carried out, per action.
+UNKNOWN_NEXT = {
+    "add": "It may have been added. Before pressing *Retry*, check whether a code arrives on the number "
+    "(Kaleyra v2) or whether the number shows in the provider's console; a second add of a number that "
+    "exists is refused as already existing, so nothing is added twice.",
+    "verify": "It may have been verified. *Retry* opens the OTP form again; if it was verified, Kaleyra "
+    "answers that it is already approved.",
+    "resend": "A new code may be on its way: wait a minute for it before pressing *Retry*.",
+    "update": "The profile may or may not have changed; *Retry* sends the same values again, which is safe.",
+}
+UNRECORDED = (
+    ":warning: wa-bot could not record this answer in its store yet and keeps trying; "
+    "this message is the provider's answer."
+)
+
+
+def describe(event: Event, e164: str) -> tuple[str, list[str]]:
+    """The summary line and the detail lines of an event, as a person reads them."""
+    lines = _details(event, e164)
+    if event.facts.unrecorded:
+        lines.append(UNRECORDED)
+    if event.kind == Kind.FAILED:
+        return f":x: The {event.action} failed (asked by <@{event.user_id}>)", lines
+    if event.kind == Kind.UNKNOWN:
+        return f":grey_question: The {event.action}'s outcome is unknown (asked by <@{event.user_id}>)", lines
+    verb = "asked" if event.kind == Kind.INTERRUPTED else "by"
+    return f"{HEADLINES[event.kind]} ({event.action}, {verb} <@{event.user_id}>)", lines
+
+
+def _details(event: Event, e164: str) -> list[str]:
+    facts = event.facts
+    by = "a voice call" if facts.via == "VOICE" else "SMS"
+    match event.kind:
+        case Kind.FAILED:
+            return explain(event.error) if event.error else []
+        case Kind.UNKNOWN:
+            said = (
+                [line for line in explain(event.error) if not line.startswith("Next:")] if event.error else []
+            )
+            return [
+                *said,
+                f"{facts.provider or 'The provider'} may have received the request, but no answer came.",
+                "Next: " + UNKNOWN_NEXT.get(event.action, "check before trying again."),
+            ]
+        case Kind.INTERRUPTED:
+            return [
+                "wa-bot stopped before the provider's answer was recorded; what was asked is kept.",
+                "Next: " + UNKNOWN_NEXT.get(event.action, "check before trying again."),
+            ]
+        case Kind.ADDED if facts.provider == "Meta":
+            return [f"Meta added the number: ID `{escape(facts.phone_number_id)}`."]
+        case Kind.ADDED if facts.record_status is not None or facts.record_name is not None:
+            return [
+                f"Kaleyra created the record: ID `{escape(facts.phone_number_id)}`, "
+                f"status `{escape(facts.record_status)}`, name {escape(facts.record_name)}."
+            ]
+        case Kind.ADDED:
+            return [
+                f"Phone number ID: `{escape(facts.phone_number_id)}`.",
+                f"Kaleyra is sending a six-digit code to {e164} by {by}: press *Enter OTP* when it arrives.",
+            ]
+        case Kind.CODE_SENT:
+            return [f"Kaleyra is sending a new code to {e164} by {by}."]
+        case Kind.VERIFIED if facts.already_approved:
+            return [f"Kaleyra says {e164} was already approved: nothing more to do."]
+        case Kind.VERIFIED:
+            return [f"{e164} is verified."]
+        case Kind.UPDATED:
+            return [
+                "Kaleyra accepted the new profile; what changed:",
+                *(f"• `{name}`: {escape(value)}" for name, value in facts.changed.items()),
+            ]
+    return []

@@ -4,7 +4,18 @@ Never an API key, a token or an OTP: operations keep what a person typed minus t
 provider answered.
 """
 
-from bot.store.models import Base, Number, NumberState, Operation, Outcome, utcnow
-from bot.store.store import Store
+from bot.store.models import Base, Number, Operation, Outcome, utcnow
+from bot.store.store import DuplicateIntent, Lease, MoveRefused, Store, Transition
 
-__all__ = ["Base", "Number", "NumberState", "Operation", "Outcome", "Store", "utcnow"]
+__all__ = [
+    "Base",
+    "DuplicateIntent",
+    "Lease",
+    "MoveRefused",
+    "Number",
+    "Operation",
+    "Outcome",
+    "Store",
+    "Transition",
+    "utcnow",
+]

@@ -15,20 +15,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-class NumberState(StrEnum):
-    ADDING = "adding"
-    AWAITING_OTP = "awaiting_otp"
-    VERIFIED = "verified"
-    ADDED = "added"  # v1 and Meta adds: no OTP step in this bot
-    KNOWN = "known"  # first seen through an update of a number added outside the bot
-    FAILED = "failed"
-
-
 class Outcome(StrEnum):
     PENDING = "pending"
     OK = "ok"
     FAILED = "failed"
-    INTERRUPTED = "interrupted"
+    UNKNOWN = "unknown"  # the request may have reached the provider, and no answer came
+    INTERRUPTED = "interrupted"  # the process working on it stopped; found by the sweeper
 
 
 class Base(DeclarativeBase):
@@ -36,13 +28,17 @@ class Base(DeclarativeBase):
 
 
 class Number(Base):
+    """One number on one account; `state` changes only through bot/lifecycle/states.py's moves."""
+
     __tablename__ = "numbers"
     __table_args__ = (UniqueConstraint("account", "e164"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account: Mapped[str] = mapped_column(String(64))
     e164: Mapped[str] = mapped_column(String(20), index=True)
-    phone_number_id: Mapped[str | None] = mapped_column(String(64))
+    phone_number_id: Mapped[str | None] = mapped_column(String(255))
+    # False while the ID is only what a person typed; True once Kaleyra returned or accepted it.
+    phone_number_id_confirmed: Mapped[bool] = mapped_column(default=False)
     display_name: Mapped[str | None] = mapped_column(Text)
     verification_type: Mapped[str | None] = mapped_column(String(8))
     state: Mapped[str] = mapped_column(String(16))
@@ -50,22 +46,30 @@ class Number(Base):
     channel_id: Mapped[str | None] = mapped_column(String(32))
     thread_ts: Mapped[str | None] = mapped_column(String(32))
     created_by: Mapped[str] = mapped_column(String(32))
+    last_user_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     otp_requested_at: Mapped[datetime | None]
 
 
 class Operation(Base):
+    """One intent of a person (an add, a verify…): written before the provider is called, leased while it runs."""
+
     __tablename__ = "operations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number_id: Mapped[int] = mapped_column(ForeignKey("numbers.id"), index=True)
+    # Taken from Slack (view id + hash, message ts + action…): one row, so one provider call, per intent.
+    intent: Mapped[str | None] = mapped_column(String(255), unique=True)
     user_id: Mapped[str] = mapped_column(String(32))
     action: Mapped[str] = mapped_column(String(16))
     request: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    outcome: Mapped[str] = mapped_column(String(16), default=Outcome.PENDING)
+    outcome: Mapped[str] = mapped_column(String(16), default=Outcome.PENDING, index=True)
     provider_code: Mapped[str | None] = mapped_column(String(32))
     provider_message: Mapped[str | None] = mapped_column(Text)
     response: Mapped[dict[str, Any] | None]
     requested_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    retry_of: Mapped[int | None]

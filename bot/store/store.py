@@ -1,23 +1,57 @@
-"""The store: every number the bot knows and every operation on it (SQLAlchemy 2 async, SQLite or PostgreSQL).
-
-Never an API key, a token or an OTP: operations keep what a person typed minus the OTP, and what the
-provider answered.
-"""
+"""The store's queries: every write that decides something is one conditional statement the database can refuse."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, text, update
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from bot.store.models import Base, Number, NumberState, Operation, Outcome, utcnow
+from bot.store.models import Base, Number, Operation, Outcome, utcnow
+
+# Operations written before leases existed count as expired this long after they were asked for.
+UNLEASED_GRACE = timedelta(minutes=2)
 
 
 def _engine_options(url: str) -> dict[str, Any]:
     """SQLite waits for a writer rather than failing at once; PostgreSQL needs nothing more."""
     return {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}
+
+
+class DuplicateIntent(Exception):
+    """This intent (a submission, a click, a delivery) already has its operation: nothing more is done."""
+
+    def __init__(self, operation: Operation) -> None:
+        super().__init__(f"operation {operation.id} already holds this intent")
+        self.operation = operation
+
+
+class MoveRefused(Exception):
+    """The number's state does not allow the move: the store changed nothing."""
+
+    def __init__(self, number: Number) -> None:
+        super().__init__(f"number {number.id} is {number.state}")
+        self.number = number
+
+
+@dataclass(frozen=True)
+class Transition:
+    """A conditional state change: from any of `sources` to `target`, with other columns set on the way."""
+
+    sources: Collection[str]
+    target: str
+    fields: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Lease:
+    owner: str
+    until: datetime
 
 
 class Store:
@@ -40,40 +74,18 @@ class Store:
         async with self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
-    async def start_number(
-        self,
-        *,
-        account: str,
-        e164: str,
-        user_id: str,
-        channel_id: str,
-        display_name: str | None = None,
-        verification_type: str | None = None,
-        state: NumberState = NumberState.ADDING,
-    ) -> Number:
-        """The number's row, created or reused (a number keeps one row and one thread per account)."""
-        async with self._sessions.begin() as session:
-            number = await session.scalar(
-                select(Number).where(Number.account == account, Number.e164 == e164)
-            )
-            if number is None:
-                number = Number(
-                    account=account,
-                    e164=e164,
-                    created_by=user_id,
-                    channel_id=channel_id,
-                    state=state,
-                    profile={},
-                )
-                session.add(number)
-            number.state = state
-            number.display_name = display_name or number.display_name
-            number.verification_type = verification_type or number.verification_type
-        return number
+    # --- reads ---
 
     async def number(self, number_id: int) -> Number | None:
         async with self._sessions() as session:
             return await session.get(Number, number_id)
+
+    async def find(self, account: str, e164: str) -> Number | None:
+        async with self._sessions() as session:
+            found: Number | None = await session.scalar(
+                select(Number).where(Number.account == account, Number.e164 == e164)
+            )
+            return found
 
     async def numbers_with(self, e164: str) -> list[Number]:
         async with self._sessions() as session:
@@ -83,49 +95,19 @@ class Store:
         """The most recently changed numbers, and how many there are in all."""
         async with self._sessions() as session:
             rows = await session.scalars(
-                select(Number).order_by(Number.updated_at.desc(), Number.id.desc()).limit(limit)
+                select(Number)
+                .where(Number.state != "new")
+                .order_by(Number.updated_at.desc(), Number.id.desc())
+                .limit(limit)
             )
-            total = await session.scalar(select(func.count()).select_from(Number))
+            total = await session.scalar(
+                select(func.count()).select_from(Number).where(Number.state != "new")
+            )
             return list(rows), int(total or 0)
 
-    async def change(self, number_id: int, **changes: Any) -> Number:
-        async with self._sessions.begin() as session:
-            number = await session.get(Number, number_id)
-            if number is None:
-                raise LookupError(f"no number {number_id}")
-            for name, value in changes.items():
-                setattr(number, name, value)
-        return number
-
-    async def begin(self, number_id: int, user_id: str, action: str, request: dict[str, Any]) -> int:
-        """Record an operation before the provider is called, so a crash leaves a trace."""
-        async with self._sessions.begin() as session:
-            operation = Operation(number_id=number_id, user_id=user_id, action=action, request=request)
-            session.add(operation)
-            await session.flush()
-            return operation.id
-
-    async def finish(
-        self,
-        operation_id: int,
-        outcome: Outcome,
-        *,
-        code: str | None = None,
-        message: str | None = None,
-        response: dict[str, Any] | None = None,
-    ) -> None:
-        async with self._sessions.begin() as session:
-            await session.execute(
-                update(Operation)
-                .where(Operation.id == operation_id)
-                .values(
-                    outcome=outcome,
-                    provider_code=code,
-                    provider_message=message,
-                    response=response,
-                    finished_at=utcnow(),
-                )
-            )
+    async def operation(self, operation_id: int) -> Operation | None:
+        async with self._sessions() as session:
+            return await session.get(Operation, operation_id)
 
     async def history(self, number_id: int, limit: int = 20) -> list[Operation]:
         async with self._sessions() as session:
@@ -137,28 +119,222 @@ class Store:
             )
             return list(rows)
 
-    async def interrupt_stale(self, older_than: timedelta) -> list[Operation]:
-        """Operations left pending by a crash or restart: marked interrupted, each by exactly one replica."""
-        now = utcnow()
-        async with self._sessions.begin() as session:
-            marked = await session.scalars(
-                update(Operation)
-                .where(Operation.outcome == Outcome.PENDING, Operation.requested_at < now - older_than)
-                .values(outcome=Outcome.INTERRUPTED, finished_at=now)
-                .returning(Operation)
-            )
-            return list(marked)
+    # --- writes ---
 
-    async def claim_otp_request(self, number_id: int, cooldown: timedelta) -> bool:
+    async def start(
+        self,
+        *,
+        account: str,
+        e164: str,
+        user_id: str,
+        channel_id: str,
+        intent: str | None,
+        action: str,
+        request: dict[str, Any],
+        lease: Lease,
+        transition: Transition | None = None,
+        retry_of: int | None = None,
+    ) -> tuple[Number, Operation]:
+        """In one transaction: the number's row (created if new), the operation for `intent`, and `transition`.
+
+        Raises DuplicateIntent when the intent already has an operation, MoveRefused when the number's state
+        does not allow `transition`; in both cases nothing is written.
+        """
+        try:
+            async with self._sessions.begin() as session:
+                await session.execute(self._insert_number(account, e164, user_id, channel_id))
+                number = await session.scalar(
+                    select(Number).where(Number.account == account, Number.e164 == e164)
+                )
+                assert number is not None
+                operation = Operation(
+                    number_id=number.id,
+                    intent=intent,
+                    user_id=user_id,
+                    action=action,
+                    request=request,
+                    lease_owner=lease.owner,
+                    lease_until=lease.until,
+                    retry_of=retry_of,
+                )
+                session.add(operation)
+                await session.flush()
+                moved = await self._apply(session, number.id, transition, last_user_id=user_id)
+                if moved is None:
+                    await session.refresh(number)
+                    raise MoveRefused(_copy(number))  # the rollback would expire the loaded row
+                return moved, operation
+        except IntegrityError:
+            existing = await self._operation_of(intent)
+            if existing is None:
+                raise
+            raise DuplicateIntent(existing) from None
+
+    async def move(self, number_id: int, transition: Transition) -> Number | None:
+        """Apply `transition` if the number's state allows it; None (and nothing written) if not."""
+        async with self._sessions.begin() as session:
+            return await self._apply(session, number_id, transition)
+
+    async def change(self, number_id: int, **changes: Any) -> Number:
+        """Columns that are not the state: the thread, the profile, the phone number ID's confirmation."""
+        assert "state" not in changes, "states change only through a Transition"
+        async with self._sessions.begin() as session:
+            number: Number | None = await session.scalar(
+                update(Number).where(Number.id == number_id).values(**changes).returning(Number)
+            )
+            if number is None:
+                raise LookupError(f"no number {number_id}")
+            return number
+
+    async def finish(
+        self,
+        operation_id: int,
+        outcome: Outcome,
+        *,
+        code: str | None = None,
+        message: str | None = None,
+        response: dict[str, Any] | None = None,
+        number_id: int | None = None,
+        transition: Transition | None = None,
+    ) -> Number | None:
+        """Record the provider's answer and, in the same transaction, move the number accordingly.
+
+        Returns the number as it now is (None when no number_id was given).
+        """
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Operation)
+                .where(Operation.id == operation_id)
+                .values(
+                    outcome=outcome,
+                    provider_code=code,
+                    provider_message=message,
+                    response=response,
+                    finished_at=utcnow(),
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
+            if number_id is None:
+                return None
+            moved = await self._apply(session, number_id, transition)
+            return moved or await session.get(Number, number_id)
+
+    async def renew(self, operation_ids: Sequence[int], lease: Lease) -> None:
+        """Keep this process's operations from looking abandoned."""
+        if not operation_ids:
+            return
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Operation)
+                .where(
+                    Operation.id.in_(operation_ids),
+                    Operation.outcome == Outcome.PENDING,
+                    Operation.lease_owner == lease.owner,
+                )
+                .values(lease_until=lease.until)
+            )
+
+    async def release(self, operation_id: int) -> None:
+        """Hand an unfinished operation to the sweeper now (at a stop), rather than when its lease runs out."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(Operation)
+                .where(Operation.id == operation_id, Operation.outcome == Outcome.PENDING)
+                .values(lease_until=utcnow() - timedelta(seconds=1))
+            )
+
+    async def sweep(self, unknown: Transition, limit: int = 50) -> list[tuple[Operation, Number]]:
+        """Operations whose lease ran out: each marked interrupted by exactly one replica, its add's number
+        moved out of adding by `unknown`, in one transaction. Locked rows are another replica's: skipped."""
+        now = utcnow()
+        expired = or_(
+            Operation.lease_until < now,
+            and_(Operation.lease_until.is_(None), Operation.requested_at < now - UNLEASED_GRACE),
+        )
+        async with self._sessions.begin() as session:
+            rows = await session.scalars(
+                select(Operation)
+                .where(Operation.outcome == Outcome.PENDING, expired)
+                .order_by(Operation.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            swept: list[tuple[Operation, Number]] = []
+            for operation in list(rows):
+                operation.outcome = Outcome.INTERRUPTED
+                operation.finished_at = now
+                operation.lease_owner = operation.lease_until = None
+                await session.flush()
+                moved = None
+                if operation.action == "add":
+                    moved = await self._apply(session, operation.number_id, unknown)
+                number = moved or await session.get(Number, operation.number_id)
+                assert number is not None
+                swept.append((operation, number))
+            return swept
+
+    async def claim_otp_request(self, number_id: int, cooldown: timedelta, awaiting: str) -> bool:
         """True for the one caller that may ask for a code now; a double click or a second replica gets False."""
         now = utcnow()
         async with self._sessions.begin() as session:
-            result = await session.execute(
+            claimed = await session.scalar(
                 update(Number)
                 .where(
                     Number.id == number_id,
+                    Number.state == awaiting,
                     or_(Number.otp_requested_at.is_(None), Number.otp_requested_at <= now - cooldown),
                 )
                 .values(otp_requested_at=now)
+                .returning(Number.id)
             )
-            return bool(getattr(result, "rowcount", 0) == 1)
+            return claimed is not None
+
+    # --- inside a transaction ---
+
+    async def _apply(
+        self, session: AsyncSession, number_id: int, transition: Transition | None, **also: Any
+    ) -> Number | None:
+        values = {**also, **(transition.fields if transition else {})}
+        statement = update(Number).where(Number.id == number_id)
+        if transition is not None:
+            statement = statement.where(Number.state.in_(list(transition.sources)))
+            values["state"] = transition.target
+        if not values:
+            return await session.get(Number, number_id)
+        values["updated_at"] = utcnow()
+        moved: Number | None = await session.scalar(
+            statement.values(**values).returning(Number).execution_options(populate_existing=True)
+        )
+        return moved
+
+    def _insert_number(self, account: str, e164: str, user_id: str, channel_id: str) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return (
+            dialect.insert(Number)
+            .values(
+                account=account,
+                e164=e164,
+                state="new",
+                profile={},
+                created_by=user_id,
+                channel_id=channel_id,
+                created_at=utcnow(),
+                updated_at=utcnow(),
+                phone_number_id_confirmed=False,
+            )
+            .on_conflict_do_nothing(index_elements=["account", "e164"])
+        )
+
+    async def _operation_of(self, intent: str | None) -> Operation | None:
+        if intent is None:
+            return None
+        async with self._sessions() as session:
+            found: Operation | None = await session.scalar(
+                select(Operation).where(Operation.intent == intent)
+            )
+            return found
+
+
+def _copy(number: Number) -> Number:
+    return Number(**{column.key: getattr(number, column.key) for column in Number.__table__.columns})

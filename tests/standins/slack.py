@@ -326,7 +326,16 @@ class SlackStandIn(LocalServer):
     def _store_view(self, view_id: str, view: Any) -> dict[str, Any]:
         if not isinstance(view, dict):
             return {"ok": False, "error": "invalid_arguments"}
-        stored = {**view, "id": view_id, "team_id": TEAM_ID, "app_id": APP_ID, "bot_id": BOT_ID}
+        # Slack gives every rendering of a view a new hash; a submission carries the hash it was shown with.
+        view_hash = f"{self._view_count}.{uuid.uuid4().hex[:8]}"
+        stored = {
+            **view,
+            "id": view_id,
+            "hash": view_hash,
+            "team_id": TEAM_ID,
+            "app_id": APP_ID,
+            "bot_id": BOT_ID,
+        }
         stored.setdefault("state", {"values": {}})
         self.views[view_id] = stored
         if view.get("external_id"):

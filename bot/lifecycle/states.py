@@ -1,0 +1,63 @@
+"""A number's states on one account and the only moves between them; the store applies each move atomically."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from bot.store import Transition
+
+
+class State(StrEnum):
+    NEW = "new"  # a row exists, nothing was asked of a provider yet (only ever inside a transaction)
+    ADDING = "adding"  # an add is in flight
+    AWAITING_OTP = "awaiting_otp"  # Kaleyra v2 added it and sent a code (or a person says one was sent)
+    VERIFIED = "verified"
+    ADDED = "added"  # Kaleyra v1 and Meta adds: no OTP step in this bot
+    KNOWN = "known"  # first seen through an update of a number added outside the bot
+    FAILED = "failed"  # the provider refused the add
+    UNKNOWN = "unknown"  # the add may or may not have happened: no answer, or a process died mid-way
+
+
+class Move(StrEnum):
+    START_ADD = "start_add"
+    AWAIT_OTP = "await_otp"
+    ADDED = "added"
+    ADD_FAILED = "add_failed"
+    ADD_UNKNOWN = "add_unknown"
+    IDENTIFY = "identify"  # a person typed the phone number ID a code was sent under
+    KNOW = "know"
+    VERIFY = "verify"
+
+
+# move → (the states it may start from, the state it ends in)
+MOVES: dict[Move, tuple[frozenset[State], State]] = {
+    Move.START_ADD: (frozenset({State.NEW, State.FAILED, State.UNKNOWN, State.KNOWN}), State.ADDING),
+    # An answer that comes after the sweeper gave up on it (unknown) is still the truth.
+    Move.AWAIT_OTP: (frozenset({State.ADDING, State.UNKNOWN}), State.AWAITING_OTP),
+    Move.ADDED: (frozenset({State.ADDING, State.UNKNOWN}), State.ADDED),
+    Move.ADD_FAILED: (frozenset({State.ADDING}), State.FAILED),
+    Move.ADD_UNKNOWN: (frozenset({State.ADDING}), State.UNKNOWN),
+    Move.IDENTIFY: (
+        frozenset({State.NEW, State.KNOWN, State.FAILED, State.UNKNOWN, State.AWAITING_OTP}),
+        State.AWAITING_OTP,
+    ),
+    Move.KNOW: (frozenset({State.NEW}), State.KNOWN),
+    Move.VERIFY: (frozenset({State.AWAITING_OTP}), State.VERIFIED),
+}
+
+# Not a move: the verify and resend guards ("only while a code is awaited"), and a change of columns on the way.
+STAY_AWAITING = (frozenset({State.AWAITING_OTP}), State.AWAITING_OTP)
+
+# States in which a new add would spend money or contradict the thread: /wa-add answers with the state instead.
+LIVE = frozenset({State.ADDING, State.AWAITING_OTP, State.VERIFIED, State.ADDED})
+
+
+def to(move: Move, **fields: Any) -> Transition:
+    """The conditional write for `move`, setting `fields` on the way."""
+    sources, target = MOVES[move]
+    return Transition(sources, target, fields)
+
+
+def stay_awaiting(**fields: Any) -> Transition:
+    return Transition(*STAY_AWAITING, fields)

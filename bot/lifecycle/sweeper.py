@@ -1,0 +1,64 @@
+"""The sweeper: on every replica, finds operations whose process stopped (their lease ran out), reports them as
+interrupted in their thread, and moves an add's number out of adding."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.lifecycle.events import Event, Kind, Requester, Threads
+from bot.lifecycle.states import Move, State, to
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Sweeper:
+    def __init__(self, store: Store, threads: Threads, interval_seconds: float) -> None:
+        self.store = store
+        self.threads = threads
+        self.interval = interval_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    async def sweep(self) -> int:
+        """One pass; returns how many operations it reported."""
+        swept = await self.store.sweep(to(Move.ADD_UNKNOWN))
+        for operation, number in swept:
+            log.warning(
+                "operation %s (%s of %s) was interrupted", operation.id, operation.action, number.e164
+            )
+            requester = Requester(operation.user_id, number.channel_id or operation.user_id)
+            event = Event(
+                Kind.INTERRUPTED,
+                operation.action,
+                operation.user_id,
+                awaiting_code=number.state == State.AWAITING_OTP,
+                retry_operation_id=operation.id,
+            )
+            try:
+                number = await self.threads.open(number, requester)
+                await self.threads.post(number, event, requester)
+            except Exception:
+                log.exception("could not report interrupted operation %s", operation.id)
+        return len(swept)
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._forever())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _forever(self) -> None:
+        while True:
+            try:
+                while await self.sweep():  # a backlog is swept in batches, without waiting between them
+                    pass
+            except SQLAlchemyError as error:
+                log.warning("sweep failed: %s", type(error).__name__)
+            except Exception:
+                log.exception("sweep failed")
+            await asyncio.sleep(self.interval)

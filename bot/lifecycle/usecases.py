@@ -1,0 +1,565 @@
+"""The use-cases: add, verify, update, resend and retry, each an operation through the lifecycle, and the reads
+the listeners need. They know providers, the store and the `Threads` port; they never assign a state."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.accounts import KaleyraAccount, MetaAccount
+from bot.lifecycle.events import Event, Facts, Kind, Requester, Threads
+from bot.lifecycle.operations import Leases, call_with_policy, write_until_stored
+from bot.lifecycle.states import LIVE, Move, State, stay_awaiting, to
+from bot.providers.errors import Delivery, ProviderError
+from bot.providers.kaleyra import (
+    AddPhoneNumberRequest,
+    AddWhatsAppNumberRequest,
+    KaleyraClient,
+    RetryOtpRequest,
+    UpdatePhoneNumberRequest,
+    VerifyPhoneNumberRequest,
+    category_from_words,
+)
+from bot.providers.meta import AddPhoneNumbersRequest, MetaClient
+from bot.store import DuplicateIntent, MoveRefused, Number, Operation, Outcome, Store, Transition, utcnow
+
+log = logging.getLogger(__name__)
+
+Account = KaleyraAccount | MetaAccount
+AddRequest = AddPhoneNumberRequest | AddWhatsAppNumberRequest | AddPhoneNumbersRequest
+V1_TO_PROFILE = {
+    "address": "address",
+    "business_description": "description",
+    "incoming_url": "incoming_url",
+    "contact_email": "email",
+}
+RETRYABLE = {Outcome.FAILED, Outcome.UNKNOWN, Outcome.INTERRUPTED}
+
+
+@dataclass
+class Answer:
+    """A provider's success: what to record, how the number moves, and what the thread says."""
+
+    code: str | None
+    response: dict[str, Any]
+    transition: Transition | None
+    event: Event
+    message: str | None = None
+
+
+@dataclass
+class Result:
+    """What a listener may still show where the person typed: the refusal, or that it went through."""
+
+    done: bool
+    error: ProviderError | None = None
+    number: Number | None = None
+
+
+class Numbers:
+    def __init__(
+        self,
+        store: Store,
+        accounts: dict[str, Account],
+        kaleyra: KaleyraClient,
+        meta: MetaClient,
+        threads: Threads,
+        leases: Leases,
+        resend_cooldown: timedelta,
+        backoff_seconds: float = 0.5,
+        record_for_seconds: float = 60.0,
+    ) -> None:
+        self.store = store
+        self.accounts = accounts
+        self.kaleyra = kaleyra
+        self.meta = meta
+        self.threads = threads
+        self.leases = leases
+        self.resend_cooldown = resend_cooldown
+        self.backoff_seconds = backoff_seconds
+        self.record_for_seconds = record_for_seconds
+
+    # --- reads for the listeners ---
+
+    async def number(self, number_id: int) -> Number | None:
+        return await self.store.number(number_id)
+
+    async def with_number(self, e164: str) -> list[Number]:
+        """The number on every account that holds it (that wa-bot has acted on)."""
+        return [n for n in await self.store.numbers_with(e164) if n.state != State.NEW]
+
+    async def listing(self, limit: int) -> tuple[list[Number], int]:
+        return await self.store.numbers(limit)
+
+    async def history(self, number_id: int, limit: int = 30) -> list[Operation]:
+        return await self.store.history(number_id, limit)
+
+    async def live(self, account: str, e164: str) -> Number | None:
+        """The number if a new add of it on `account` must be refused (adding, awaiting its OTP, verified…)."""
+        number = await self.store.find(account, e164)
+        return number if number is not None and number.state in LIVE else None
+
+    # --- the use-cases ---
+
+    async def add(
+        self,
+        account_name: str,
+        request: AddRequest,
+        requester: Requester,
+        intent: str | None,
+        retry_of: int | None = None,
+    ) -> Result:
+        """Move the number to adding (refused if it is live), call the provider, record and report the answer."""
+        account = self.accounts[account_name]
+        if isinstance(request, AddPhoneNumberRequest):
+            e164 = f"{request.country_code}{request.phone_number}"
+            fields = {"display_name": request.name, "verification_type": request.verification_type}
+        elif isinstance(request, AddWhatsAppNumberRequest):
+            e164, fields = request.wa_number, {"display_name": request.display_name}
+        else:
+            e164, fields = request.phone_number, {}
+        started = await self._start(
+            account_name,
+            e164,
+            requester,
+            intent,
+            "add",
+            request.model_dump(mode="json", exclude_none=True),
+            to(Move.START_ADD, **fields),
+            retry_of,
+        )
+        if started is None:
+            return Result(done=False)
+        number, operation = started
+
+        def failed(error: ProviderError | None, outcome: Outcome) -> Transition:
+            return to(Move.ADD_UNKNOWN if outcome == Outcome.UNKNOWN else Move.ADD_FAILED)
+
+        return await self._execute(
+            "add", number, operation, requester, lambda: self._add(account, request, number), failed
+        )
+
+    async def _add(self, account: Account, request: AddRequest, number: Number) -> Answer:
+        if isinstance(account, MetaAccount):
+            assert isinstance(request, AddPhoneNumbersRequest)
+            added = await self.meta.add_phone_number(account, request)
+            facts = Facts(provider="Meta", phone_number_id=added.id)
+            return Answer(
+                "HTTP 200",
+                added.model_dump(),
+                to(Move.ADDED, phone_number_id=added.id, phone_number_id_confirmed=True),
+                Event(Kind.ADDED, "add", "", facts),
+            )
+        if isinstance(request, AddWhatsAppNumberRequest):
+            record = await self.kaleyra.add_whatsapp_number(account, request)
+            sent = request.model_dump(mode="json", exclude_none=True)
+            profile = {V1_TO_PROFILE[k]: v for k, v in sent.items() if k in V1_TO_PROFILE}
+            category = category_from_words(request.business_category or "")
+            if category:
+                profile["category"] = category.value
+            facts = Facts(
+                provider="Kaleyra",
+                phone_number_id=str(record.id),
+                record_status=None if record.status is None else str(record.status),
+                record_name=record.name,
+            )
+            transition = to(
+                Move.ADDED,
+                phone_number_id=str(record.id),
+                phone_number_id_confirmed=True,
+                profile={**number.profile, **profile},
+            )
+            return Answer(
+                "I102",
+                {"data": record.model_dump(mode="json")},
+                transition,
+                Event(Kind.ADDED, "add", "", facts),
+            )
+        assert isinstance(request, AddPhoneNumberRequest)
+        phone_number_id = await self.kaleyra.add_phone_number(account, request)
+        facts = Facts(provider="Kaleyra", phone_number_id=phone_number_id, via=request.verification_type)
+        transition = to(
+            Move.AWAIT_OTP,
+            phone_number_id=phone_number_id,
+            phone_number_id_confirmed=True,
+            otp_requested_at=utcnow(),
+        )
+        event = Event(Kind.ADDED, "add", "", facts, awaiting_code=True)
+        return Answer("WA200", {"data": phone_number_id}, transition, event)
+
+    async def verify(
+        self,
+        account_name: str,
+        e164: str,
+        otp: str,
+        requester: Requester,
+        intent: str | None,
+        phone_number_id: str | None = None,
+    ) -> Result:
+        """Check the code with Kaleyra, under the stored ID or the one the person typed (then unconfirmed)."""
+        account = self.accounts[account_name]
+        assert isinstance(account, KaleyraAccount)
+        guard = (
+            to(Move.IDENTIFY, phone_number_id=phone_number_id, phone_number_id_confirmed=False)
+            if phone_number_id
+            else stay_awaiting()
+        )
+        started = await self._start(
+            account_name,
+            e164,
+            requester,
+            intent,
+            "verify",
+            {"id": phone_number_id, "phone_number": e164} if phone_number_id else {"phone_number": e164},
+            guard,
+        )
+        if started is None:
+            return Result(done=False)
+        number, operation = started
+        if not number.phone_number_id:
+            await self._abandon(operation, number, requester, "NO_ID", "no phone number ID is known for it")
+            return Result(done=False, number=number)
+        request = VerifyPhoneNumberRequest.model_validate(
+            {"id": number.phone_number_id, "phone_number": number.e164, "otp": otp}
+        )
+
+        async def call() -> Answer:
+            facts = Facts(provider="Kaleyra", phone_number_id=number.phone_number_id)
+            response: dict[str, Any] = {"data": number.phone_number_id}
+            code, message = "WA200", None
+            try:
+                await self.kaleyra.verify_phone_number(account, request)
+            except ProviderError as error:
+                if "already approved" not in error.message.lower():
+                    raise
+                facts.already_approved = True
+                code, message, response = error.code, error.message, {}
+            transition = to(Move.VERIFY, phone_number_id_confirmed=True)
+            return Answer(code, response, transition, Event(Kind.VERIFIED, "verify", "", facts), message)
+
+        def failed(error: ProviderError | None, outcome: Outcome) -> Transition | None:
+            if error is not None and "invalid phone number" in error.message.lower():
+                return stay_awaiting(phone_number_id_confirmed=False)  # ask for the ID again, pre-filled
+            return None
+
+        return await self._execute("verify", number, operation, requester, call, failed, awaiting_code=True)
+
+    async def update(
+        self,
+        account_name: str,
+        request: UpdatePhoneNumberRequest,
+        requester: Requester,
+        intent: str | None,
+        retry_of: int | None = None,
+    ) -> Result:
+        """Send Kaleyra only the fields whose value differs from what the bot last set."""
+        known = await self.store.find(account_name, request.phone_number)
+        first_seen = known is None or known.state == State.NEW
+        profile = {} if known is None else known.profile
+        typed = request.model_dump(mode="json", exclude_none=True, exclude={"phone_number"})
+        changed = {k: v for k, v in typed.items() if profile.get(k) != v}
+        if not changed:
+            await self.threads.tell(
+                requester,
+                f"Nothing to update for {request.phone_number}: every field already has that value.",
+            )
+            return Result(done=False)
+        started = await self._start(
+            account_name,
+            request.phone_number,
+            requester,
+            intent,
+            "update",
+            {"phone_number": request.phone_number, **changed},
+            to(Move.KNOW) if first_seen else None,
+            retry_of,
+        )
+        if started is None:
+            return Result(done=False)
+        number, operation = started
+        account = self.accounts[account_name]
+        assert isinstance(account, KaleyraAccount)
+        sending = UpdatePhoneNumberRequest.model_validate({"phone_number": number.e164, **changed})
+
+        async def call() -> Answer:
+            await self.kaleyra.update_phone_number(account, sending)
+            transition = Transition([number.state], number.state, {"profile": {**number.profile, **changed}})
+            facts = Facts(provider="Kaleyra", changed={k: str(v) for k, v in changed.items()})
+            return Answer("WA200", {"data": 1}, transition, Event(Kind.UPDATED, "update", "", facts))
+
+        return await self._execute("update", number, operation, requester, call, lambda error, outcome: None)
+
+    async def resend(self, number_id: int, requester: Requester, intent: str | None) -> Result:
+        """Ask Kaleyra for a new code, at most once per cool-down, whoever clicks and however often."""
+        number = await self.store.number(number_id)
+        account = self.accounts.get(number.account) if number else None
+        if number is None or number.state != State.AWAITING_OTP or not isinstance(account, KaleyraAccount):
+            e164 = number.e164 if number else "This number"
+            await self.threads.tell(requester, f"{e164} is not waiting for a code, so none was sent.")
+            return Result(done=False)
+        if not await self.store.claim_otp_request(number.id, self.resend_cooldown, State.AWAITING_OTP):
+            seconds = int(self.resend_cooldown.total_seconds())
+            await self.threads.tell(
+                requester,
+                f"A code for {number.e164} was requested less than {seconds} s ago: "
+                "wait for it, then try again if it does not arrive.",
+            )
+            return Result(done=False)
+        assert number.phone_number_id
+        request = RetryOtpRequest(id=number.phone_number_id, phone_number=number.e164)
+        started = await self._start(
+            number.account, number.e164, requester, intent, "resend", request.model_dump(), stay_awaiting()
+        )
+        if started is None:
+            return Result(done=False)
+        number, operation = started
+
+        async def call() -> Answer:
+            await self.kaleyra.retry_otp(account, request)
+            facts = Facts(provider="Kaleyra", via=number.verification_type or "SMS")
+            event = Event(Kind.CODE_SENT, "resend", "", facts, awaiting_code=True)
+            return Answer("WA200", {"data": number.phone_number_id}, None, event)
+
+        def failed(error: ProviderError | None, outcome: Outcome) -> Transition | None:
+            # A refused request frees the button; one that may have been sent keeps the cool-down.
+            return stay_awaiting(otp_requested_at=None) if outcome == Outcome.FAILED else None
+
+        return await self._execute("resend", number, operation, requester, call, failed, awaiting_code=True)
+
+    async def retry(self, operation_id: int, requester: Requester, intent: str | None) -> Result | Number:
+        """Run a failed, unknown or interrupted operation again with what was typed, once per click.
+
+        A verify is not sent again (the code is single use): its number comes back, for a fresh OTP form.
+        """
+        operation = await self.store.operation(operation_id)
+        number = await self.store.number(operation.number_id) if operation else None
+        if operation is None or number is None:
+            await self.threads.tell(requester, "wa-bot has no record of that operation.")
+            return Result(done=False)
+        if operation.outcome not in RETRYABLE:
+            await self.threads.tell(
+                requester,
+                f"The {operation.action} of {number.e164} is {operation.outcome}: nothing to retry.",
+            )
+            return Result(done=False)
+        if not await self.usable(number, requester):
+            return Result(done=False)
+        typed = operation.request
+        try:
+            if operation.action == "add":
+                request = self._add_request(self.accounts[number.account], typed)
+                return await self.add(number.account, request, requester, intent, retry_of=operation.id)
+            if operation.action == "update":
+                update = UpdatePhoneNumberRequest.model_validate(typed)
+                return await self.update(number.account, update, requester, intent, retry_of=operation.id)
+        except ValidationError:
+            await self.threads.tell(
+                requester, f"What was typed for that {operation.action} can no longer be sent."
+            )
+            return Result(done=False)
+        if operation.action == "resend":
+            return await self.resend(number.id, requester, intent)
+        return number  # verify: a person enters a code again
+
+    async def usable(self, number: Number, requester: Requester) -> bool:
+        """False (and the person told why) when the number's account is no longer configured."""
+        if number.account in self.accounts:
+            return True
+        await self.threads.refuse(
+            requester,
+            number,
+            f"its account `{number.account}` is no longer configured in wa-bot; ask an admin to restore it",
+        )
+        return False
+
+    def _add_request(self, account: Account, typed: dict[str, Any]) -> AddRequest:
+        if isinstance(account, MetaAccount):
+            return AddPhoneNumbersRequest.model_validate(typed)
+        if account.api_version == "v1":
+            return AddWhatsAppNumberRequest.model_validate(typed)
+        return AddPhoneNumberRequest.model_validate(typed)
+
+    # --- the shape of every operation ---
+
+    async def _start(
+        self,
+        account: str,
+        e164: str,
+        requester: Requester,
+        intent: str | None,
+        action: str,
+        request: dict[str, Any],
+        transition: Transition | None,
+        retry_of: int | None = None,
+    ) -> tuple[Number, Operation] | None:
+        """The operation's row and the number's move, or None after telling the person why not."""
+        try:
+            return await self.store.start(
+                account=account,
+                e164=e164,
+                user_id=requester.user_id,
+                channel_id=requester.channel_id,
+                intent=intent,
+                action=action,
+                request=request,
+                lease=self.leases.new(),
+                transition=transition,
+                retry_of=retry_of,
+            )
+        except DuplicateIntent as duplicate:
+            log.info("intent %s already has operation %s", intent, duplicate.operation.id)
+            number = await self.store.number(duplicate.operation.number_id)
+            assert number is not None
+            await self.threads.refuse(
+                requester, number, f"this {action} was already received once; it is not sent again"
+            )
+        except MoveRefused as refused:
+            await self.threads.refuse(requester, refused.number, f"it cannot be {_verb(action)} now")
+        return None
+
+    async def _execute(
+        self,
+        action: str,
+        number: Number,
+        operation: Operation,
+        requester: Requester,
+        call: Callable[[], Awaitable[Answer]],
+        failed: Callable[[ProviderError | None, Outcome], Transition | None],
+        awaiting_code: bool = False,
+    ) -> Result:
+        """thread → provider (as the retry policy allows) → record → report. No failure is silent."""
+        self.leases.hold(operation.id)
+        called = False
+        try:
+            number = await self.threads.open(number, requester)
+            called = True
+            try:
+                answer = await call_with_policy(action, call, self.backoff_seconds)
+            except ProviderError as error:
+                unknown = error.delivery == Delivery.UNANSWERED
+                outcome = Outcome.UNKNOWN if unknown else Outcome.FAILED
+                event = Event(
+                    Kind.UNKNOWN if unknown else Kind.FAILED,
+                    action,
+                    requester.user_id,
+                    Facts(provider=error.provider),
+                    error=error,
+                    retry_operation_id=operation.id,
+                )
+                response = {
+                    "field_errors": error.field_errors,
+                    "http_status": error.http_status,
+                    "delivery": error.delivery.value,
+                }
+                number = await self._finish(
+                    operation, number, requester, event, outcome, error.code, error.message, response,
+                    failed(error, outcome), awaiting_code,
+                )  # fmt: skip
+                return Result(done=False, error=error, number=number)
+            answer.event.user_id = requester.user_id
+            number = await self._finish(
+                operation, number, requester, answer.event, Outcome.OK, answer.code, answer.message,
+                answer.response, answer.transition, answer.event.awaiting_code,
+            )  # fmt: skip
+            return Result(done=True, number=number)
+        except Exception as error:
+            log.exception("%s of number %s failed inside wa-bot", action, number.id)
+            outcome = Outcome.UNKNOWN if called else Outcome.FAILED
+            try:
+                await self.store.finish(
+                    operation.id,
+                    outcome,
+                    code="BOT_ERROR",
+                    message=type(error).__name__,
+                    number_id=number.id,
+                    transition=failed(None, outcome),
+                )
+            except SQLAlchemyError:
+                log.error("could not record the internal error of operation %s", operation.id)
+            sent = "may have reached the provider" if called else "was not sent to a provider"
+            await self.threads.tell(
+                requester,
+                f":x: wa-bot hit an internal error ({type(error).__name__}) during the {action} of "
+                f"{number.e164}; the request {sent}. Check `/wa-numbers {number.e164}` before trying again, "
+                "and tell an admin if it persists.",
+            )
+            return Result(done=False, number=number)
+        finally:
+            self.leases.drop(operation.id)
+
+    async def _finish(
+        self,
+        operation: Operation,
+        number: Number,
+        requester: Requester,
+        event: Event,
+        outcome: Outcome,
+        code: str | None,
+        message: str | None,
+        response: dict[str, Any],
+        transition: Transition | None,
+        awaiting_code: bool,
+    ) -> Number:
+        """Record the answer and post it in the thread. If the store refuses, the answer still reaches the
+        thread and the log at once, and the write is tried again for `record_for_seconds`."""
+
+        async def write() -> Number:
+            moved = await self.store.finish(
+                operation.id,
+                outcome,
+                code=code,
+                message=message,
+                response=response,
+                number_id=number.id,
+                transition=transition,
+            )
+            assert moved is not None
+            return moved
+
+        try:
+            number = await write()
+        except SQLAlchemyError as error:
+            log.error(
+                "the store could not record the %s of %s (operation %s, %s): provider answered %s %s; "
+                "phone number ID %s; trying again",
+                operation.action,
+                number.e164,
+                operation.id,
+                type(error).__name__,
+                code,
+                message or "",
+                event.facts.phone_number_id or "-",
+            )
+            event.facts.unrecorded = True
+            expected = transition.target if transition else number.state
+            event.awaiting_code = awaiting_code and expected == State.AWAITING_OTP
+            await self.threads.post(number, event, requester)
+            stored = await write_until_stored(write, self.record_for_seconds)
+            log.warning(
+                "the %s of %s (operation %s) is recorded after all",
+                operation.action,
+                number.e164,
+                operation.id,
+            )
+            return stored
+        event.awaiting_code = awaiting_code and number.state == State.AWAITING_OTP
+        await self.threads.post(number, event, requester)
+        return number
+
+    async def _abandon(
+        self, operation: Operation, number: Number, requester: Requester, code: str, why: str
+    ) -> None:
+        await self.store.finish(operation.id, Outcome.FAILED, code=code, message=why)
+        await self.threads.refuse(requester, number, why)
+
+
+def _verb(action: str) -> str:
+    return {"add": "added", "verify": "verified", "update": "updated", "resend": "sent a new code"}.get(
+        action, action
+    )
