@@ -14,7 +14,7 @@ from jsonschema.validators import validator_for
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MANIFEST_PATH = REPO_ROOT / "manifest.yml"
-SCHEMA_PATH = REPO_ROOT.parent / "shared" / "slack" / "manifest.schema.1.0.0.json"
+SCHEMA_PATH = REPO_ROOT / "tests" / "vendor" / "slack" / "manifest.schema.1.0.0.json"
 
 EXPECTED_COMMANDS = {"/wa-add", "/wa-verify", "/wa-update", "/wa-numbers"}
 EXPECTED_BOT_SCOPES = {"commands", "chat:write", "chat:write.public", "usergroups:read"}

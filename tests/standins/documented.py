@@ -1,4 +1,4 @@
-"""Every sample response body from the Kaleyra and Meta documents (/work/shared/api-docs), verbatim."""
+"""Every sample response body from the Kaleyra and Meta documents (tests/vendor/api-docs), verbatim."""
 
 from typing import Any
 
