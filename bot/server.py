@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Bot:
-    """Everything one process runs; `close()` releases it."""
+    """Everything one process runs, started by `build()`; `close()` releases it."""
 
     settings: Settings
     accounts: dict[str, KaleyraAccount | MetaAccount]
@@ -39,8 +39,10 @@ class Bot:
     session: aiohttp.ClientSession
     onboarding: Onboarding
     app: AsyncApp
+    gate: Gate
 
     async def close(self) -> None:
+        await self.gate.close()
         await self.session.close()
         await self.store.close()
 
@@ -77,14 +79,20 @@ async def build(settings: Settings, meta_backoff_seconds: float = 0.5) -> Bot:
         threads=SlackThreads(client, store, accounts),
         resend_cooldown=timedelta(seconds=settings.wa_bot_resend_cooldown_seconds),
     )
-    gate = Gate(settings.allowed_users, settings.allowed_usergroups, client)
+    gate = Gate(
+        settings.allowed_users,
+        settings.allowed_usergroups,
+        client,
+        ttl_seconds=settings.wa_bot_usergroups_refresh_seconds,
+    )
     if gate.open:
         log.warning(
             "WA_BOT_ALLOWED_USERS and WA_BOT_ALLOWED_USERGROUPS are unset: every member of the workspace "
             "may add, verify and update numbers"
         )
     handlers.register(app, onboarding, gate)
-    return Bot(settings, accounts, store, session, onboarding, app)
+    gate.start()  # the user groups' members are read in the background, never on a request's way in
+    return Bot(settings, accounts, store, session, onboarding, app, gate)
 
 
 def web_app(bot: Bot) -> web.Application:
