@@ -5,6 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import phonenumbers
+from phonenumbers import NumberParseException, ValidationResult
+
+EXAMPLE = "like +91 98765 43210"
+NO_COUNTRY_CODE = f"Start the number with + and its country code, {EXAMPLE}."
+
+# What is wrong, for each way `phonenumbers.parse` refuses a text that starts with +.
+UNREADABLE = {
+    NumberParseException.INVALID_COUNTRY_CODE: (
+        "The digits after + are not a country code: check them (India is +91, the UK +44, the US +1)."
+    ),
+    NumberParseException.NOT_A_NUMBER: f"That is not a phone number: write + then its digits, {EXAMPLE}.",
+    NumberParseException.TOO_SHORT_AFTER_IDD: f"The number is missing after its country code: {EXAMPLE}.",
+    NumberParseException.TOO_SHORT_NSN: f"The number is too short after its country code: {EXAMPLE}.",
+    NumberParseException.TOO_LONG: "That is too long for a phone number: check for extra digits.",
+}
+WRONG_LENGTH = {
+    ValidationResult.TOO_SHORT: "it has too few digits",
+    ValidationResult.TOO_LONG: "it has too many digits",
+    ValidationResult.INVALID_LENGTH: "it has the wrong number of digits",
+}
 
 
 @dataclass(frozen=True)
@@ -17,24 +37,33 @@ class Phone:
 
 
 class PhoneError(ValueError):
-    """The text is not a valid phone number; the message is for a person."""
+    """The text is not a valid phone number; the message is for a person and says what is wrong."""
 
 
 def parse_phone(text: str) -> Phone:
-    """Parse `+91 98765 43210`, `+1 (631) 555-1000`, `+1-631-555-1000`…; the country code is required."""
+    """Parse `+91 98765 43210`, `+1 (631) 555-1000`, `0044 20 7946 0958`…; the country code is required."""
     cleaned = text.strip()
     if not cleaned:
-        raise PhoneError("Enter the phone number with its country code, like +91 98765 43210.")
-    if not cleaned.startswith(("+", "00")):
-        raise PhoneError("Start the number with + and its country code, like +91 98765 43210.")
+        raise PhoneError(f"Enter the phone number with its country code, {EXAMPLE}.")
+    if not any(character.isdigit() for character in cleaned):
+        raise PhoneError(
+            f"That is not a phone number: it has no digits. Write it with + and its country code, {EXAMPLE}."
+        )
+    if cleaned.startswith("00"):  # the international prefix most of the world dials instead of +
+        cleaned = "+" + cleaned[2:]
+    if not cleaned.startswith("+"):
+        raise PhoneError(NO_COUNTRY_CODE)
     try:
         number = phonenumbers.parse(cleaned, None)
-    except phonenumbers.NumberParseException:
-        raise PhoneError("That is not a phone number: write it like +91 98765 43210.") from None
-    if not phonenumbers.is_valid_number(number):
+    except NumberParseException as error:
         raise PhoneError(
-            "That is not a valid phone number for its country: check the digits and the country code."
+            UNREADABLE.get(error.error_type, UNREADABLE[NumberParseException.NOT_A_NUMBER])
+        ) from None
+    if not phonenumbers.is_valid_number(number):
+        reason = WRONG_LENGTH.get(
+            phonenumbers.is_possible_number_with_reason(number), "check the digits and the country code"
         )
+        raise PhoneError(f"That is not a valid phone number for +{number.country_code}: {reason}.")
     return Phone(
         e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
         country_code=f"+{number.country_code}",

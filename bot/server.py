@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Bot:
-    """Everything one process runs; `close()` releases it."""
+    """Everything one process runs, started by `build()`; `close()` releases it."""
 
     settings: Settings
     accounts: dict[str, KaleyraAccount | MetaAccount]
@@ -42,6 +42,7 @@ class Bot:
     numbers: Numbers
     sweeper: Sweeper
     app: AsyncApp
+    gate: Gate
 
     def start(self) -> None:
         """The background work of a running replica: lease renewal and the sweeper."""
@@ -51,6 +52,7 @@ class Bot:
     async def close(self, grace_seconds: float = 15) -> None:
         """Let operations in flight finish (or hand them to the sweeper), then release everything."""
         await self.numbers.leases.stop(grace_seconds)
+        await self.gate.close()
         await self.sweeper.stop()
         await self.session.close()
         await self.store.close()
@@ -92,14 +94,20 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
         backoff_seconds=backoff_seconds,
     )
     sweeper = Sweeper(store, threads, settings.wa_bot_sweep_seconds)
-    gate = Gate(settings.allowed_users, settings.allowed_usergroups, client)
+    gate = Gate(
+        settings.allowed_users,
+        settings.allowed_usergroups,
+        client,
+        ttl_seconds=settings.wa_bot_usergroups_refresh_seconds,
+    )
     if gate.open:
         log.warning(
             "WA_BOT_ALLOWED_USERS and WA_BOT_ALLOWED_USERGROUPS are unset: every member of the workspace "
             "may add, verify and update numbers"
         )
     handlers.register(app, numbers, gate)
-    return Bot(settings, accounts, store, session, numbers, sweeper, app)
+    gate.start()  # the user groups' members are read in the background, never on a request's way in
+    return Bot(settings, accounts, store, session, numbers, sweeper, app, gate)
 
 
 def web_app(bot: Bot) -> web.Application:

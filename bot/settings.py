@@ -15,7 +15,7 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 class Settings(BaseSettings):
-    """Every variable of the contract's Settings table, plus the accounts file and the resend cool-down."""
+    """Every variable of the contract's Settings table, plus how often the allowed user groups are re-read."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///wa-bot.db"
     wa_bot_allowed_users: str | None = None
     wa_bot_allowed_usergroups: str | None = None
+    wa_bot_usergroups_refresh_seconds: float = Field(default=60.0, gt=0)
     wa_bot_accounts_file: Path | None = None
     wa_bot_resend_cooldown_seconds: int = Field(default=60, ge=0)
     # How long an operation's lease lasts without renewal, and how often the sweeper looks for expired ones:
@@ -126,6 +127,7 @@ EXPECTED = {
     "wa_bot_resend_cooldown_seconds": "a whole number of seconds, 0 or more",
     "wa_bot_lease_seconds": "a number of seconds above 0",
     "wa_bot_sweep_seconds": "a number of seconds above 0",
+    "wa_bot_usergroups_refresh_seconds": "a number of seconds greater than 0",
     "log_level": "one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
     "database_url": "sqlite+aiosqlite:///path/to/wa-bot.db or postgresql+asyncpg://user:password@host/db",
 }

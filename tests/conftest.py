@@ -206,6 +206,7 @@ def state_of(view: dict[str, Any], values: dict[str, str | None]) -> dict[str, A
 async def running(settings: Settings, slack: SlackStandIn) -> AsyncIterator[Person]:
     """The real bot, built from `settings`, serving HTTP on a loopback port."""
     bot = await build(settings, backoff_seconds=0.01)
+    bot.start()
     runner = web.AppRunner(web_app(bot))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -78,7 +78,8 @@ async def store(database_url: str) -> AsyncIterator[Store]:
     await store.close()
 
 
-LEASE = Lease("test-replica", utcnow() + timedelta(seconds=45))
+def lease() -> Lease:
+    return Lease("test-replica", utcnow() + timedelta(seconds=45))
 
 
 async def start_add(store: Store, intent: str | None, e164: str = "+919876543210", **fields: Any) -> Any:
@@ -90,7 +91,7 @@ async def start_add(store: Store, intent: str | None, e164: str = "+919876543210
         intent=intent,
         action="add",
         request={"phone_number": e164[3:], "country_code": e164[:3]},
-        lease=LEASE,
+        lease=lease(),
         transition=to(Move.START_ADD, **fields),
     )
 
@@ -210,7 +211,9 @@ async def test_replicas_sweeping_together_report_each_expired_operation_once(pos
         swept = await asyncio.gather(*(r.sweep(to(Move.ADD_UNKNOWN), limit=2) for r in replicas))
         swept += await asyncio.gather(*(r.sweep(to(Move.ADD_UNKNOWN)) for r in replicas))
 
-        assert sorted(o.id for batch in swept for o, _ in batch) == operation_ids
+        reported = [o.id for batch in swept for o, _ in batch]
+        assert len(reported) == len(set(reported))  # each once, whichever replica took it
+        assert set(operation_ids) <= set(reported)
     finally:
         for replica in replicas:
             await replica.close()

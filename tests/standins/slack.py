@@ -58,7 +58,7 @@ def dm_channel_id(user_id: str) -> str:
 
 
 class SlackStandIn(LocalServer):
-    """Records every call and answers like Slack; see `fail`, `rate_limit`, `wait_for` and `send_envelope`."""
+    """Records every call and answers like Slack; see `fail`, `rate_limit`, `delay`, `wait_for`, `send_envelope`."""
 
     def __init__(
         self, bot_token: str = "xoxb-test-token", usergroups: dict[str, list[str]] | None = None
@@ -73,6 +73,7 @@ class SlackStandIn(LocalServer):
         self._view_ids_by_external_id: dict[str, str] = {}
         self._failures: dict[str, list[_Failure]] = defaultdict(list)
         self._rate_limits: dict[str, int] = defaultdict(int)
+        self._delays: dict[str, float] = {}
         self._message_count = 0
         self._view_count = 0
         self._sockets: list[web.WebSocketResponse] = []
@@ -96,6 +97,15 @@ class SlackStandIn(LocalServer):
     def rate_limit(self, method: str, times: int = 1) -> None:
         """Answer the next `times` calls with HTTP 429, Retry-After: 0 and error "ratelimited"."""
         self._rate_limits[method] += times
+
+    def delay(self, method: str, seconds: float) -> None:
+        """Answer every later call of `method` `seconds` after it arrives (0 answers at once again).
+
+        The call is recorded on arrival, so `calls_of` counts it while its answer is still on its way.
+        """
+        if seconds < 0:
+            raise ValueError("seconds must be 0 or more")
+        self._delays[method] = seconds
 
     def close_view(self, view_id: str) -> None:
         """As if the person closed the modal: later views.update calls for it get not_found."""
@@ -185,6 +195,8 @@ class SlackStandIn(LocalServer):
         token = authorization.removeprefix("Bearer ") if authorization.startswith("Bearer ") else None
         token = token or args.get("token")
         self.calls.append(SlackCall(method, args, token))
+        if self._delays.get(method):
+            await asyncio.sleep(self._delays[method])
 
         if not self._accepts_token(method, token):
             return web.json_response({"ok": False, "error": "invalid_auth"})
