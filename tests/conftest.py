@@ -252,6 +252,6 @@ async def seed_operation(
     values = {"number_id": number_id, "user_id": user_id, "action": action, "outcome": outcome, "request": {}}
     async with store.engine.begin() as connection:
         result = await connection.execute(
-            insert(Operation).values(**values, **fields).returning(Operation.id)
+            insert(Operation).values(**{**values, **fields}).returning(Operation.id)
         )
         return int(result.scalar_one())
