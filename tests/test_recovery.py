@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
 
 import aiohttp
-from conftest import CHANNEL, OPERATOR
+from conftest import CHANNEL, OPERATOR, free_port
 from sqlalchemy import update
 from standins import SlackStandIn
 
@@ -151,12 +150,6 @@ async def test_recovery_survives_slack_refusing_every_post(
 
     assert operation.outcome == Outcome.INTERRUPTED
     assert operation.request == ADD_REQUEST
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def test_the_real_start_reports_interrupted_operations(

@@ -5,6 +5,16 @@ provider answered.
 """
 
 from bot.store.models import Base, Number, NumberState, Operation, Outcome, utcnow
-from bot.store.store import Store
+from bot.store.store import Store, StoreNewerThanCode, head_revision
 
-__all__ = ["Base", "Number", "NumberState", "Operation", "Outcome", "Store", "utcnow"]
+__all__ = [
+    "Base",
+    "Number",
+    "NumberState",
+    "Operation",
+    "Outcome",
+    "Store",
+    "StoreNewerThanCode",
+    "head_revision",
+    "utcnow",
+]
