@@ -1,19 +1,49 @@
-"""`wa-bot` and `python -m bot`: check the settings (exit 2 with one line per problem), then serve."""
+"""`wa-bot` and `python -m bot`: the command line (run, migrate); a setting or a store that is wrong is one line."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import logs
 from bot.accounts import AccountsError, KaleyraAccount, accounts_from
-from bot.settings import Settings, problems_of
+from bot.settings import EXPECTED, Settings, StoreSettings, problems_of
+
+if TYPE_CHECKING:
+    from bot.store import Store
+
+SETTINGS_SOURCES = (
+    "Settings come from the environment and from .env in the working directory; the environment wins."
+)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="wa-bot",
+        description="A Slack app that adds, verifies and updates WhatsApp Business numbers.",
+        epilog=SETTINGS_SOURCES,
+    )
+    commands = parser.add_subparsers(dest="command", title="commands")
+    commands.add_parser("run", help="serve Slack (what wa-bot does with no command)", epilog=SETTINGS_SOURCES)
+    commands.add_parser(
+        "migrate",
+        help="upgrade the store's schema to this wa-bot's revision (reads only DATABASE_URL)",
+        epilog=SETTINGS_SOURCES,
+    )
+    arguments = parser.parse_args(argv)
+    if arguments.command == "migrate":
+        migrate()
+    else:
+        run()
+
+
+def run() -> None:
     try:
         settings = Settings()
         accounts = accounts_from(settings)
@@ -28,7 +58,8 @@ def main() -> None:
         for account in accounts.values()
     ]
     logs.configure(settings.log_level, secrets)
-    from bot.server import StoreUnreachable, serve
+    from bot.server import StoreUnreachable, serve  # the heavy imports only once the settings hold
+    from bot.store import StoreNewerThanCode
 
     try:
         asyncio.run(serve(settings))
@@ -37,10 +68,42 @@ def main() -> None:
     except StoreUnreachable as error:
         print(f"wa-bot cannot start: DATABASE_URL: {error}", file=sys.stderr)
         raise SystemExit(1) from None
+    except StoreNewerThanCode as error:
+        print(f"wa-bot cannot start: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
-def _stop(problems: list[str]) -> NoReturn:
-    print("wa-bot cannot start; fix these settings (environment or .env):", file=sys.stderr)
+def migrate() -> None:
+    try:
+        database_url = StoreSettings().database_url
+    except ValidationError:
+        _stop([f"DATABASE_URL: {EXPECTED['database_url']}"], doing="migrate")
+    from bot.store import Store, StoreNewerThanCode
+
+    try:
+        revision = asyncio.run(_migrate(Store(database_url)))
+    except StoreNewerThanCode as error:
+        print(f"wa-bot cannot migrate: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except (OSError, SQLAlchemyError) as error:
+        shown = make_url(database_url).render_as_string(hide_password=True)
+        print(
+            f"wa-bot cannot migrate: DATABASE_URL: the store at {shown} cannot be reached ({type(error).__name__})",
+            file=sys.stderr,
+        )
+        raise SystemExit(1) from None
+    print(f"store at revision {revision} (head)")
+
+
+async def _migrate(store: Store) -> str:
+    try:
+        return await store.migrate()
+    finally:
+        await store.close()
+
+
+def _stop(problems: list[str], doing: str = "start") -> NoReturn:
+    print(f"wa-bot cannot {doing}; fix these settings (environment or .env):", file=sys.stderr)
     for problem in problems:
         print(f"  {problem}", file=sys.stderr)
     raise SystemExit(2)

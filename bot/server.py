@@ -62,7 +62,7 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
     accounts = accounts_from(settings)
     store = Store(settings.database_url)
     try:
-        await store.create_tables()
+        await store.migrate()
     except BaseException:
         await store.close()
         raise

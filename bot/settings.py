@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 Region = Literal["in", "sg", "eu", "na"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+def _async_driver(url: str) -> str:
+    try:
+        driver = make_url(url).drivername
+    except ArgumentError:
+        raise ValueError("not a database URL") from None
+    if driver not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+        raise ValueError("needs an async driver")
+    return url
+
+
+DatabaseUrl = Annotated[str, AfterValidator(_async_driver)]
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///wa-bot.db"
 
 
 class Settings(BaseSettings):
@@ -38,7 +52,7 @@ class Settings(BaseSettings):
     meta_api_version: str = Field(default="v23.0", pattern=r"^v\d+\.\d+$")
     meta_graph_url: str = Field(default="https://graph.facebook.com", pattern=r"^https?://")
 
-    database_url: str = "sqlite+aiosqlite:///wa-bot.db"
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL
     wa_bot_allowed_users: str | None = None
     wa_bot_allowed_usergroups: str | None = None
     wa_bot_usergroups_refresh_seconds: float = Field(default=60.0, gt=0)
@@ -63,17 +77,6 @@ class Settings(BaseSettings):
         if token is not None and not token.get_secret_value().startswith("xapp-"):
             raise ValueError("not an app-level token")
         return token
-
-    @field_validator("database_url")
-    @classmethod
-    def _async_driver(cls, url: str) -> str:
-        try:
-            driver = make_url(url).drivername
-        except ArgumentError:
-            raise ValueError("not a database URL") from None
-        if driver not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
-            raise ValueError("needs an async driver")
-        return url
 
     @model_validator(mode="after")
     def _http_mode_needs_a_signing_secret(self) -> Settings:
@@ -108,6 +111,14 @@ class Settings(BaseSettings):
         values = [token.get_secret_value() for token in tokens if token]
         password = make_url(self.database_url).password
         return [*values, str(password)] if password else values
+
+
+class StoreSettings(BaseSettings):
+    """DATABASE_URL alone, from the same sources: `wa-bot migrate` needs no token and no account."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL
 
 
 def _ids(text: str | None) -> frozenset[str]:

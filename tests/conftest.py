@@ -1,22 +1,27 @@
-"""Shared scenario fixtures: the stand-ins, the real bot on loopback, and a person driving it through signed requests."""
+"""Shared scenario fixtures: the stand-ins, the real bot on loopback, a person driving it, PostgreSQL databases."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import os
+import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+import asyncpg
 import pytest
 from aiohttp import web
 from sqlalchemy import insert
+from sqlalchemy.engine import make_url
 from standins import KaleyraStandIn, MetaStandIn, SlackStandIn
 
 from bot.server import Bot, build, web_app
@@ -28,6 +33,70 @@ SID = "HXAP16XXXXXX97IN"
 WABA_ID = "766XXXXXXXXXX"
 OPERATOR = "U0OPS"
 CHANNEL = "C0OPS"
+ROOT = Path(__file__).resolve().parents[1]
+OUR_PREFIXES = ("SLACK_", "KALEYRA_", "META_", "WA_BOT_")
+OUR_NAMES = {"DATABASE_URL", "LOG_LEVEL", "HOST", "PORT"}
+DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+
+
+def clean_env(**variables: str) -> dict[str, str]:
+    """This process's environment without any of the bot's variables, plus `variables`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(OUR_PREFIXES) and k not in OUR_NAMES}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    return {**env, **variables}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# --- PostgreSQL: a database of its own for each run (or test) at WA_BOT_TEST_DATABASE_URL ---
+
+
+def asyncpg_dsn(url: str, database: str | None = None) -> str:
+    """The SQLAlchemy URL as a plain libpq DSN for asyncpg, optionally for another database."""
+    parsed = make_url(url).set(drivername="postgresql")
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+async def admin(url: str, statement: str) -> None:
+    try:
+        connection = await asyncpg.connect(asyncpg_dsn(url), timeout=5)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+        pytest.fail(
+            f"PostgreSQL at {make_url(url).render_as_string(hide_password=True)} is unreachable "
+            f"({type(error).__name__}: {error}). Start it (CI does, see .ci/run) or point WA_BOT_TEST_DATABASE_URL "
+            "at one where this user may CREATE DATABASE.",
+            pytrace=False,
+        )
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@contextmanager
+def a_postgres_database() -> Iterator[str]:
+    """A new, empty database, dropped afterwards, so reruns and parallel runs never see each other's rows."""
+    base = os.environ.get("WA_BOT_TEST_DATABASE_URL", DEFAULT_POSTGRES_URL)
+    name = f"wa_bot_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(admin(base, f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """One database for a test module."""
+    with a_postgres_database() as url:
+        yield url
 
 
 @pytest.fixture
@@ -216,7 +285,7 @@ async def running(settings: Settings, slack: SlackStandIn) -> AsyncIterator[Pers
         yield Person(f"http://127.0.0.1:{port}/slack/events", slack, bot)
     finally:
         await runner.cleanup()
-        await bot.close()
+        await bot.close(grace_seconds=5)  # as serve() does: no query outlives the test's loop
 
 
 @pytest.fixture

@@ -6,9 +6,7 @@ import asyncio
 import hashlib
 import hmac
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,24 +17,13 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
-from conftest import SID, SIGNING_SECRET, WABA_ID, Person, running
+from conftest import SID, SIGNING_SECRET, WABA_ID, Person, clean_env, free_port, running
 from standins import KaleyraStandIn, SlackStandIn
 
 from bot.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
-OUR_PREFIXES = ("SLACK_", "KALEYRA_", "META_", "WA_BOT_")
-OUR_NAMES = {"DATABASE_URL", "LOG_LEVEL", "HOST", "PORT"}
 KALEYRA_KEY = "supersecret-key-123"
 SIGNING = "sig-secret-456"
-
-
-def clean_env(**variables: str) -> dict[str, str]:
-    """This process's environment without any of the bot's variables, plus `variables`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(OUR_PREFIXES) and k not in OUR_NAMES}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    env["PYTHONUNBUFFERED"] = "1"
-    return {**env, **variables}
 
 
 def start_bot(cwd: Path, **variables: str) -> tuple[int, str, str]:
@@ -55,12 +42,6 @@ def start_bot(cwd: Path, **variables: str) -> tuple[int, str, str]:
 def problem_lines(stderr: str) -> list[str]:
     """The indented lines under the 'cannot start' headline, one per problem."""
     return [line.strip() for line in stderr.splitlines() if line.startswith("  ")]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # --- refusing to start ---

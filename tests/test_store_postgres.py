@@ -3,61 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from conftest import CHANNEL, OPERATOR, running
-from sqlalchemy import update
-from sqlalchemy.engine import make_url
+from sqlalchemy import text, update
 from standins import KaleyraStandIn, SlackStandIn
 
 from bot.lifecycle.states import Move, State, to
 from bot.settings import Settings
 from bot.store import Base, DuplicateIntent, Lease, MoveRefused, Operation, Outcome, Store, utcnow
-
-DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-
-
-def asyncpg_dsn(url: str, database: str | None = None) -> str:
-    """The SQLAlchemy URL as a plain libpq DSN for asyncpg, optionally for another database."""
-    parsed = make_url(url).set(drivername="postgresql")
-    if database is not None:
-        parsed = parsed.set(database=database)
-    return parsed.render_as_string(hide_password=False)
-
-
-async def admin(url: str, statement: str) -> None:
-    try:
-        connection = await asyncpg.connect(asyncpg_dsn(url), timeout=5)
-    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
-        pytest.fail(
-            f"PostgreSQL at {make_url(url).render_as_string(hide_password=True)} is unreachable "
-            f"({type(error).__name__}: {error}). Start it (CI does, see .ci/run) or point WA_BOT_TEST_DATABASE_URL "
-            "at one where this user may CREATE DATABASE.",
-            pytrace=False,
-        )
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    """A database of its own for this run, so reruns and parallel runs never see each other's rows."""
-    base = os.environ.get("WA_BOT_TEST_DATABASE_URL", DEFAULT_URL)
-    name = f"wa_bot_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(admin(base, f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -73,7 +32,8 @@ async def store(database_url: str) -> AsyncIterator[Store]:
     store = Store(database_url)
     async with store.engine.begin() as connection:  # every test starts from empty tables
         await connection.run_sync(Base.metadata.drop_all)
-    await store.create_tables()
+        await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    await store.migrate()
     yield store
     await store.close()
 
@@ -96,9 +56,9 @@ async def start_add(store: Store, intent: str | None, e164: str = "+919876543210
     )
 
 
-async def test_ping_and_create_tables_twice(store: Store) -> None:
+async def test_ping_and_migrate_twice(store: Store) -> None:
     await store.ping()
-    await store.create_tables()  # a second start must not fail on existing tables
+    assert await store.migrate() == await store.current_revision()  # a second start changes nothing
 
 
 async def test_an_add_creates_the_row_then_a_second_add_of_a_live_number_is_refused(store: Store) -> None:
@@ -176,7 +136,7 @@ async def test_claim_otp_request_is_exclusive_under_concurrency(store: Store) ->
 async def test_two_replicas_on_postgresql_start_one_add_between_them(postgres_url: str) -> None:
     replicas = [Store(postgres_url), Store(postgres_url)]
     try:
-        await replicas[0].create_tables()
+        await replicas[0].migrate()
         e164 = f"+9198765{uuid.uuid4().int % 100000:05d}"
         intent = f"view:{uuid.uuid4().hex}:h"
         await asyncio.gather(*(r.ping() for r in replicas))
@@ -193,7 +153,7 @@ async def test_two_replicas_on_postgresql_start_one_add_between_them(postgres_ur
 async def test_replicas_sweeping_together_report_each_expired_operation_once(postgres_url: str) -> None:
     replicas = [Store(postgres_url) for _ in range(4)]
     try:
-        await replicas[0].create_tables()
+        await replicas[0].migrate()
         operation_ids = []
         for _ in range(5):
             _, operation = await start_add(

@@ -5,7 +5,15 @@ provider answered.
 """
 
 from bot.store.models import Base, Number, Operation, Outcome, utcnow
-from bot.store.store import DuplicateIntent, Lease, MoveRefused, Store, Transition
+from bot.store.store import (
+    DuplicateIntent,
+    Lease,
+    MoveRefused,
+    Store,
+    StoreNewerThanCode,
+    Transition,
+    head_revision,
+)
 
 __all__ = [
     "Base",
@@ -16,6 +24,8 @@ __all__ = [
     "Operation",
     "Outcome",
     "Store",
+    "StoreNewerThanCode",
     "Transition",
+    "head_revision",
     "utcnow",
 ]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -38,7 +38,7 @@ class Number(Base):
     e164: Mapped[str] = mapped_column(String(20), index=True)
     phone_number_id: Mapped[str | None] = mapped_column(String(255))
     # False while the ID is only what a person typed; True once Kaleyra returned or accepted it.
-    phone_number_id_confirmed: Mapped[bool] = mapped_column(default=False)
+    phone_number_id_confirmed: Mapped[bool] = mapped_column(default=False, server_default=false())
     display_name: Mapped[str | None] = mapped_column(Text)
     verification_type: Mapped[str | None] = mapped_column(String(8))
     state: Mapped[str] = mapped_column(String(16))
@@ -56,11 +56,12 @@ class Operation(Base):
     """One intent of a person (an add, a verify…): written before the provider is called, leased while it runs."""
 
     __tablename__ = "operations"
+    __table_args__ = (UniqueConstraint("intent", name="uq_operations_intent"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number_id: Mapped[int] = mapped_column(ForeignKey("numbers.id"), index=True)
     # Taken from Slack (view id + hash, message ts + action…): one row, so one provider call, per intent.
-    intent: Mapped[str | None] = mapped_column(String(255), unique=True)
+    intent: Mapped[str | None] = mapped_column(String(255))
     user_id: Mapped[str] = mapped_column(String(32))
     action: Mapped[str] = mapped_column(String(16))
     request: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -5,17 +5,81 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, text, update
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, and_, func, inspect, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from bot.store.models import Base, Number, Operation, Outcome, utcnow
+from bot.store.models import Number, Operation, Outcome, utcnow
 
 # Operations written before leases existed count as expired this long after they were asked for.
 UNLEASED_GRACE = timedelta(minutes=2)
+MIGRATIONS = Path(__file__).with_name("migrations")
+UNVERSIONED = "0001_initial"  # what create_tables() made before the schema had revisions
+MIGRATION_LOCK = 0x7761_626F_7400  # one fixed key for pg_advisory_xact_lock: "wabot"
+
+
+class StoreNewerThanCode(Exception):
+    """The store's schema revision is not among this code's: a newer wa-bot migrated it."""
+
+    def __init__(self, store_revision: str, code_head: str) -> None:
+        super().__init__(
+            f"the store is at schema revision {store_revision}, unknown to this wa-bot (its newest is "
+            f"{code_head}): this wa-bot is older than the store; upgrade wa-bot"
+        )
+        self.store_revision = store_revision
+        self.code_head = code_head
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration, built here rather than read from an alembic.ini."""
+    config = Config(attributes={"connection": connection})
+    config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
+    return config
+
+
+def head_revision() -> str:
+    """The newest schema revision this code knows."""
+    return _head_of(ScriptDirectory.from_config(alembic_config()))
+
+
+def _head_of(script: ScriptDirectory) -> str:
+    head = script.get_current_head()  # raises if versions/ ever grows two heads
+    assert head is not None, "versions/ holds at least 0001_initial"
+    return head
+
+
+def _current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _upgrade(connection: Connection) -> str:
+    """One transaction: wait for any other migration, refuse a newer store, stamp an unversioned one, upgrade."""
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql("PRAGMA journal_mode=WAL")  # readers never wait for a writer
+        # The write lock before Alembic starts: another process waits here, and the DDL commits as one.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    elif connection.dialect.name == "postgresql":  # another replica waits here until this one commits
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+    config = alembic_config(connection)
+    script = ScriptDirectory.from_config(config)
+    head = _head_of(script)
+    known = {revision.revision for revision in script.walk_revisions()}
+    current = MigrationContext.configure(connection).get_current_heads()
+    unknown = [revision for revision in current if revision not in known]
+    if unknown:
+        raise StoreNewerThanCode(", ".join(unknown), head)
+    if not current and inspect(connection).has_table("numbers"):
+        command.stamp(config, UNVERSIONED)
+    command.upgrade(config, "head")
+    return head
 
 
 def _engine_options(url: str) -> dict[str, Any]:
@@ -61,11 +125,19 @@ class Store:
         self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True, **_engine_options(url))
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
-    async def create_tables(self) -> None:
+    async def migrate(self) -> str:
+        """Bring the schema to this code's head revision (an empty store too); the revision reached."""
         async with self.engine.begin() as connection:
-            if self.engine.dialect.name == "sqlite":  # readers never wait for a writer
-                await connection.exec_driver_sql("PRAGMA journal_mode=WAL")
-            await connection.run_sync(Base.metadata.create_all)
+            return await connection.run_sync(_upgrade)
+
+    async def current_revision(self) -> str | None:
+        """The store's schema revision; None before the first migrate()."""
+        async with self.engine.connect() as connection:
+            return await connection.run_sync(_current_revision)
+
+    @staticmethod
+    def head_revision() -> str:
+        return head_revision()
 
     async def close(self) -> None:
         await self.engine.dispose()
