@@ -21,8 +21,9 @@ from bot.accounts import KaleyraAccount, MetaAccount, accounts_from
 from bot.lifecycle.operations import Leases
 from bot.lifecycle.sweeper import Sweeper
 from bot.lifecycle.usecases import Numbers
-from bot.providers.kaleyra import KaleyraClient
-from bot.providers.meta import MetaClient
+from bot.providers.base import Providers
+from bot.providers.kaleyra import KaleyraClient, KaleyraProvider
+from bot.providers.meta import MetaClient, MetaProvider
 from bot.settings import Settings
 from bot.slack.threads import SlackThreads
 from bot.store import Store
@@ -86,8 +87,7 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
     numbers = Numbers(
         store=store,
         accounts=accounts,
-        kaleyra=KaleyraClient(session),
-        meta=MetaClient(session),
+        providers=Providers(KaleyraProvider(KaleyraClient(session)), MetaProvider(MetaClient(session))),
         threads=threads,
         leases=Leases(store, timedelta(seconds=settings.wa_bot_lease_seconds)),
         resend_cooldown=timedelta(seconds=settings.wa_bot_resend_cooldown_seconds),

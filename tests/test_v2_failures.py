@@ -23,7 +23,7 @@ from standins import KaleyraStandIn, SlackStandIn
 from standins import documented as doc
 
 from bot.lifecycle.states import State
-from bot.providers.kaleyra import KaleyraClient
+from bot.providers.kaleyra import KaleyraClient, KaleyraProvider
 from bot.store import Number
 
 NUMBER_AS_TYPED = "+91 98765 43210"
@@ -662,7 +662,9 @@ async def test_add_without_an_answer_in_time_says_to_check_before_trying_again(
     person: Person, slack: SlackStandIn, kaleyra: KaleyraStandIn
 ) -> None:
     # Given the bot waits 0.2 s for Kaleyra (20 s in production), and Kaleyra takes longer
-    person.bot.numbers.kaleyra = KaleyraClient(person.bot.session, aiohttp.ClientTimeout(total=0.2))
+    person.bot.numbers.providers.kaleyra = KaleyraProvider(
+        KaleyraClient(person.bot.session, aiohttp.ClientTimeout(total=0.2))
+    )
     kaleyra.queue("v2_add", doc.V2_ADD_OK, delay=1.0)
 
     # When the operator adds a number

@@ -16,29 +16,22 @@ from bot.accounts import KaleyraAccount, MetaAccount
 from bot.lifecycle.events import Event, Facts, Kind, Requester, Threads
 from bot.lifecycle.operations import Leases, call_with_policy, write_until_stored
 from bot.lifecycle.states import LIVE, Move, State, stay_awaiting, to
+from bot.providers.base import Providers
 from bot.providers.errors import Delivery, ProviderError
 from bot.providers.kaleyra import (
     AddPhoneNumberRequest,
     AddWhatsAppNumberRequest,
-    KaleyraClient,
     RetryOtpRequest,
     UpdatePhoneNumberRequest,
     VerifyPhoneNumberRequest,
-    category_from_words,
 )
-from bot.providers.meta import AddPhoneNumbersRequest, MetaClient
+from bot.providers.meta import AddPhoneNumbersRequest
 from bot.store import DuplicateIntent, MoveRefused, Number, Operation, Outcome, Store, Transition, utcnow
 
 log = logging.getLogger(__name__)
 
 Account = KaleyraAccount | MetaAccount
 AddRequest = AddPhoneNumberRequest | AddWhatsAppNumberRequest | AddPhoneNumbersRequest
-V1_TO_PROFILE = {
-    "address": "address",
-    "business_description": "description",
-    "incoming_url": "incoming_url",
-    "contact_email": "email",
-}
 RETRYABLE = {Outcome.FAILED, Outcome.UNKNOWN, Outcome.INTERRUPTED}
 
 
@@ -67,8 +60,7 @@ class Numbers:
         self,
         store: Store,
         accounts: dict[str, Account],
-        kaleyra: KaleyraClient,
-        meta: MetaClient,
+        providers: Providers,
         threads: Threads,
         leases: Leases,
         resend_cooldown: timedelta,
@@ -77,8 +69,7 @@ class Numbers:
     ) -> None:
         self.store = store
         self.accounts = accounts
-        self.kaleyra = kaleyra
-        self.meta = meta
+        self.providers = providers
         self.threads = threads
         self.leases = leases
         self.resend_cooldown = resend_cooldown
@@ -146,52 +137,22 @@ class Numbers:
         )
 
     async def _add(self, account: Account, request: AddRequest, number: Number) -> Answer:
-        if isinstance(account, MetaAccount):
-            assert isinstance(request, AddPhoneNumbersRequest)
-            added = await self.meta.add_phone_number(account, request)
-            facts = Facts(provider="Meta", phone_number_id=added.id)
-            return Answer(
-                "HTTP 200",
-                added.model_dump(),
-                to(Move.ADDED, phone_number_id=added.id, phone_number_id_confirmed=True),
-                Event(Kind.ADDED, "add", "", facts),
-            )
-        if isinstance(request, AddWhatsAppNumberRequest):
-            record = await self.kaleyra.add_whatsapp_number(account, request)
-            sent = request.model_dump(mode="json", exclude_none=True)
-            profile = {V1_TO_PROFILE[k]: v for k, v in sent.items() if k in V1_TO_PROFILE}
-            category = category_from_words(request.business_category or "")
-            if category:
-                profile["category"] = category.value
-            facts = Facts(
-                provider="Kaleyra",
-                phone_number_id=str(record.id),
-                record_status=None if record.status is None else str(record.status),
-                record_name=record.name,
-            )
-            transition = to(
-                Move.ADDED,
-                phone_number_id=str(record.id),
-                phone_number_id_confirmed=True,
-                profile={**number.profile, **profile},
-            )
-            return Answer(
-                "I102",
-                {"data": record.model_dump(mode="json")},
-                transition,
-                Event(Kind.ADDED, "add", "", facts),
-            )
-        assert isinstance(request, AddPhoneNumberRequest)
-        phone_number_id = await self.kaleyra.add_phone_number(account, request)
-        facts = Facts(provider="Kaleyra", phone_number_id=phone_number_id, via=request.verification_type)
-        transition = to(
-            Move.AWAIT_OTP,
-            phone_number_id=phone_number_id,
-            phone_number_id_confirmed=True,
-            otp_requested_at=utcnow(),
+        added = await self.providers.of(account).add(account, request)
+        facts = Facts(
+            provider=added.provider,
+            phone_number_id=added.phone_number_id,
+            via=added.via,
+            record_status=added.record_status,
+            record_name=added.record_name,
+            sandbox_otp=added.sandbox_otp,
         )
-        event = Event(Kind.ADDED, "add", "", facts, awaiting_code=True)
-        return Answer("WA200", {"data": phone_number_id}, transition, event)
+        confirmed = {"phone_number_id": added.phone_number_id, "phone_number_id_confirmed": True}
+        if added.awaits_code:
+            transition = to(Move.AWAIT_OTP, **confirmed, otp_requested_at=utcnow())
+        else:
+            transition = to(Move.ADDED, **confirmed, profile={**number.profile, **added.profile})
+        event = Event(Kind.ADDED, "add", "", facts, awaiting_code=added.awaits_code)
+        return Answer(added.code, added.response, transition, event)
 
     async def verify(
         self,
@@ -230,11 +191,11 @@ class Numbers:
         )
 
         async def call() -> Answer:
-            facts = Facts(provider="Kaleyra", phone_number_id=number.phone_number_id)
+            facts = Facts(provider=self.providers.of(account).name, phone_number_id=number.phone_number_id)
             response: dict[str, Any] = {"data": number.phone_number_id}
             code, message = "WA200", None
             try:
-                await self.kaleyra.verify_phone_number(account, request)
+                await self.providers.of(account).verify(account, request)
             except ProviderError as error:
                 if "already approved" not in error.message.lower():
                     raise
@@ -288,9 +249,11 @@ class Numbers:
         sending = UpdatePhoneNumberRequest.model_validate({"phone_number": number.e164, **changed})
 
         async def call() -> Answer:
-            await self.kaleyra.update_phone_number(account, sending)
+            await self.providers.of(account).update(account, sending)
             transition = Transition([number.state], number.state, {"profile": {**number.profile, **changed}})
-            facts = Facts(provider="Kaleyra", changed={k: str(v) for k, v in changed.items()})
+            facts = Facts(
+                provider=self.providers.of(account).name, changed={k: str(v) for k, v in changed.items()}
+            )
             return Answer("WA200", {"data": 1}, transition, Event(Kind.UPDATED, "update", "", facts))
 
         return await self._execute("update", number, operation, requester, call, lambda error, outcome: None)
@@ -320,9 +283,11 @@ class Numbers:
             return Result(done=False)
         number, operation = started
 
+        provider = self.providers.of(account)
+
         async def call() -> Answer:
-            await self.kaleyra.retry_otp(account, request)
-            facts = Facts(provider="Kaleyra", via=number.verification_type or "SMS")
+            otp = await provider.resend(account, request)
+            facts = Facts(provider=provider.name, via=number.verification_type or "SMS", sandbox_otp=otp)
             event = Event(Kind.CODE_SENT, "resend", "", facts, awaiting_code=True)
             return Answer("WA200", {"data": number.phone_number_id}, None, event)
 

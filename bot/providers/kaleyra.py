@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from bot.accounts import KaleyraAccount
+from bot.providers.base import Added
 from bot.providers.errors import Delivery, ProviderError
 
 
@@ -324,3 +325,58 @@ def _seconds(retry_after: str | None) -> float:
 
 def _v2(account: KaleyraAccount, operation: str) -> str:
     return f"{account.v2_url}/v2/{account.sid}/whatsapp/{account.waba_id}/number/{operation}"
+
+
+V1_TO_PROFILE = {
+    "address": "address",
+    "business_description": "description",
+    "incoming_url": "incoming_url",
+    "contact_email": "email",
+}
+
+
+class KaleyraProvider:
+    """Kaleyra behind the Provider interface: v2 or v1 adds by the request, v2 verify, update and resend."""
+
+    name = "Kaleyra"
+
+    def __init__(self, client: KaleyraClient) -> None:
+        self.client = client
+
+    async def add(self, account: Any, request: Any) -> Added:
+        if isinstance(request, AddWhatsAppNumberRequest):
+            record = await self.client.add_whatsapp_number(account, request)
+            sent = request.model_dump(mode="json", exclude_none=True)
+            profile = {V1_TO_PROFILE[k]: v for k, v in sent.items() if k in V1_TO_PROFILE}
+            category = category_from_words(request.business_category or "")
+            if category:
+                profile["category"] = category.value
+            return Added(
+                "Kaleyra",
+                str(record.id),
+                V1_SUCCESS,
+                {"data": record.model_dump(mode="json")},
+                profile=profile,
+                record_status=None if record.status is None else str(record.status),
+                record_name=record.name,
+            )
+        assert isinstance(request, AddPhoneNumberRequest)
+        phone_number_id = await self.client.add_phone_number(account, request)
+        return Added(
+            "Kaleyra",
+            phone_number_id,
+            V2_SUCCESS,
+            {"data": phone_number_id},
+            awaits_code=True,
+            via=request.verification_type,
+        )
+
+    async def verify(self, account: KaleyraAccount, request: VerifyPhoneNumberRequest) -> None:
+        await self.client.verify_phone_number(account, request)
+
+    async def update(self, account: KaleyraAccount, request: UpdatePhoneNumberRequest) -> None:
+        await self.client.update_phone_number(account, request)
+
+    async def resend(self, account: KaleyraAccount, request: RetryOtpRequest) -> str | None:
+        await self.client.retry_otp(account, request)
+        return None

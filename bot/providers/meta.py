@@ -8,6 +8,7 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.accounts import MetaAccount
+from bot.providers.base import Added
 from bot.providers.errors import Delivery, ProviderError
 
 NEVER_RETRIED = {400, 401, 403, 404, 422}
@@ -123,3 +124,26 @@ class MetaClient:
             subcode=graph.error_subcode,
             trace_id=graph.fbtrace_id,
         )
+
+
+class MetaProvider:
+    """Meta behind the Provider interface: adds only (numbers are pre-verified; profiles live elsewhere)."""
+
+    name = "Meta"
+
+    def __init__(self, client: MetaClient) -> None:
+        self.client = client
+
+    async def add(self, account: Any, request: Any) -> Added:
+        assert isinstance(account, MetaAccount) and isinstance(request, AddPhoneNumbersRequest)
+        added = await self.client.add_phone_number(account, request)
+        return Added("Meta", added.id, "HTTP 200", added.model_dump())
+
+    async def verify(self, account: Any, request: Any) -> None:
+        raise ProviderError("Meta", "UNSUPPORTED", "Meta numbers are pre-verified: there is no code to check")
+
+    async def update(self, account: Any, request: Any) -> None:
+        raise ProviderError("Meta", "UNSUPPORTED", "Meta numbers' profiles are managed in WhatsApp Manager")
+
+    async def resend(self, account: Any, request: Any) -> str | None:
+        raise ProviderError("Meta", "UNSUPPORTED", "Meta numbers are pre-verified: there is no code to send")

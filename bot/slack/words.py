@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.lifecycle.events import Event, Kind
+from bot.lifecycle.events import Event, Facts, Kind
 from bot.providers.errors import ProviderError
 from bot.slack.mrkdwn import escape
 
@@ -176,20 +176,21 @@ def _details(event: Event, e164: str) -> list[str]:
                 "wa-bot stopped before the provider's answer was recorded; what was asked is kept.",
                 "Next: " + UNKNOWN_NEXT.get(event.action, "check before trying again."),
             ]
-        case Kind.ADDED if facts.provider == "Meta":
-            return [f"Meta added the number: ID `{escape(facts.phone_number_id)}`."]
+        case Kind.ADDED if event.awaiting_code:
+            return [
+                f"Phone number ID: `{escape(facts.phone_number_id)}`.",
+                f"{facts.provider} is sending a six-digit code to {e164} by {by}: press *Enter OTP* when it arrives.",
+                *_sandbox_code(facts),
+            ]
         case Kind.ADDED if facts.record_status is not None or facts.record_name is not None:
             return [
-                f"Kaleyra created the record: ID `{escape(facts.phone_number_id)}`, "
+                f"{facts.provider} created the record: ID `{escape(facts.phone_number_id)}`, "
                 f"status `{escape(facts.record_status)}`, name {escape(facts.record_name)}."
             ]
         case Kind.ADDED:
-            return [
-                f"Phone number ID: `{escape(facts.phone_number_id)}`.",
-                f"Kaleyra is sending a six-digit code to {e164} by {by}: press *Enter OTP* when it arrives.",
-            ]
+            return [f"{facts.provider} added the number: ID `{escape(facts.phone_number_id)}`."]
         case Kind.CODE_SENT:
-            return [f"Kaleyra is sending a new code to {e164} by {by}."]
+            return [f"{facts.provider} is sending a new code to {e164} by {by}.", *_sandbox_code(facts)]
         case Kind.VERIFIED if facts.already_approved:
             return [f"Kaleyra says {e164} was already approved: nothing more to do."]
         case Kind.VERIFIED:
@@ -200,3 +201,12 @@ def _details(event: Event, e164: str) -> list[str]:
                 *(f"• `{name}`: {escape(value)}" for name, value in facts.changed.items()),
             ]
     return []
+
+
+def _sandbox_code(facts: Facts) -> list[str]:
+    """The sandbox sends no SMS: the code that works is shown where the person looks for it."""
+    return (
+        [f":test_tube: SANDBOX: no SMS is sent; the code that works is `{facts.sandbox_otp}`."]
+        if facts.sandbox_otp
+        else []
+    )

@@ -1,0 +1,67 @@
+"""The one interface every provider offers (Kaleyra, Meta, the sandbox), and the choice of one per account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.accounts import KaleyraAccount, MetaAccount
+
+if TYPE_CHECKING:
+    from bot.providers.kaleyra import (
+        AddPhoneNumberRequest,
+        AddWhatsAppNumberRequest,
+        RetryOtpRequest,
+        UpdatePhoneNumberRequest,
+        VerifyPhoneNumberRequest,
+    )
+    from bot.providers.meta import AddPhoneNumbersRequest
+
+Account = KaleyraAccount | MetaAccount
+
+
+@dataclass
+class Added:
+    """A provider's yes to an add: the ID it gave, whether a code is on its way, and what to record."""
+
+    provider: str
+    phone_number_id: str
+    code: str  # the provider's success code (WA200, I102, HTTP 200)
+    response: dict[str, Any]
+    awaits_code: bool = False
+    via: str | None = None  # "SMS" or "VOICE"
+    profile: dict[str, str] = field(default_factory=dict)  # business profile fields the add set
+    record_status: str | None = None
+    record_name: str | None = None
+    sandbox_otp: str | None = None  # the sandbox only: the code that works, shown in the thread
+
+
+class Provider(Protocol):
+    """Each call raises ProviderError when the provider says no or cannot be reached."""
+
+    name: str  # as a person reads it: "Kaleyra", "Meta", "Sandbox"
+
+    async def add(
+        self,
+        account: Account,
+        request: AddPhoneNumberRequest | AddWhatsAppNumberRequest | AddPhoneNumbersRequest,
+    ) -> Added: ...
+    async def verify(self, account: KaleyraAccount, request: VerifyPhoneNumberRequest) -> None: ...
+    async def update(self, account: KaleyraAccount, request: UpdatePhoneNumberRequest) -> None: ...
+    async def resend(self, account: KaleyraAccount, request: RetryOtpRequest) -> str | None:
+        """Ask for a new code; the sandbox returns the code that works, real providers None."""
+        ...
+
+
+class Providers:
+    """Which provider serves an account: Kaleyra or Meta by the account's kind, or the sandbox for all."""
+
+    def __init__(self, kaleyra: Provider, meta: Provider, sandbox: Provider | None = None) -> None:
+        self.kaleyra = kaleyra
+        self.meta = meta
+        self.sandbox = sandbox
+
+    def of(self, account: Account) -> Provider:
+        if self.sandbox is not None:
+            return self.sandbox
+        return self.meta if isinstance(account, MetaAccount) else self.kaleyra
