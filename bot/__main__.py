@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from typing import TYPE_CHECKING, NoReturn
 
@@ -29,6 +30,11 @@ def main(argv: list[str] | None = None) -> None:
         description="A Slack app that adds, verifies and updates WhatsApp Business numbers.",
         epilog=SETTINGS_SOURCES,
     )
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="serve against the built-in sandbox instead of the providers (same as WA_BOT_SANDBOX=1)",
+    )
     commands = parser.add_subparsers(dest="command", title="commands")
     commands.add_parser("run", help="serve Slack (what wa-bot does with no command)", epilog=SETTINGS_SOURCES)
     commands.add_parser(
@@ -37,6 +43,8 @@ def main(argv: list[str] | None = None) -> None:
         epilog=SETTINGS_SOURCES,
     )
     arguments = parser.parse_args(argv)
+    if arguments.sandbox:
+        os.environ["WA_BOT_SANDBOX"] = "1"
     if arguments.command == "migrate":
         migrate()
     else:

@@ -65,6 +65,11 @@ class MetaAccount(BaseModel):
         return f"{self.name} (Meta, business {self.business_id})"
 
 
+# The account the sandbox serves when no other is configured: its values never leave the bot.
+SANDBOX_ACCOUNT = KaleyraAccount(
+    name="sandbox", sid="SANDBOX", api_key=SecretStr("sandbox-no-key"), waba_id="SANDBOX"
+)
+
 Account = Annotated[KaleyraAccount | MetaAccount, Field(discriminator="provider")]
 _ACCOUNT = TypeAdapter[KaleyraAccount | MetaAccount](Account)
 
@@ -123,6 +128,8 @@ def accounts_from(settings: Settings) -> dict[str, KaleyraAccount | MetaAccount]
                 accounts[account.name] = account
         except AccountsError as error:
             problems.extend(error.problems)
+    if not accounts and not problems and settings.wa_bot_sandbox:
+        accounts[SANDBOX_ACCOUNT.name] = SANDBOX_ACCOUNT
     if not accounts and not problems:
         problems.append(NO_ACCOUNT)
     if problems:

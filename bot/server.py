@@ -24,6 +24,7 @@ from bot.lifecycle.usecases import Numbers
 from bot.providers.base import Providers
 from bot.providers.kaleyra import KaleyraClient, KaleyraProvider
 from bot.providers.meta import MetaClient, MetaProvider
+from bot.providers.sandbox import Sandbox
 from bot.settings import Settings
 from bot.slack.threads import SlackThreads
 from bot.store import Store
@@ -83,11 +84,15 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
         process_before_response=False,
         logger=logging.getLogger("slack_bolt.wa-bot"),
     )
-    threads = SlackThreads(client, store, accounts)
+    threads = SlackThreads(client, store, accounts, sandbox=settings.wa_bot_sandbox)
     numbers = Numbers(
         store=store,
         accounts=accounts,
-        providers=Providers(KaleyraProvider(KaleyraClient(session)), MetaProvider(MetaClient(session))),
+        providers=Providers(
+            KaleyraProvider(KaleyraClient(session)),
+            MetaProvider(MetaClient(session)),
+            Sandbox(store) if settings.wa_bot_sandbox else None,
+        ),
         threads=threads,
         leases=Leases(store, timedelta(seconds=settings.wa_bot_lease_seconds)),
         resend_cooldown=timedelta(seconds=settings.wa_bot_resend_cooldown_seconds),

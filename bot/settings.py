@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     # an operation whose process died is reported within lease + sweep (75 s by default).
     wa_bot_lease_seconds: float = Field(default=45, gt=0)
     wa_bot_sweep_seconds: float = Field(default=30, gt=0)
+    # The built-in sandbox instead of the providers: no provider credentials, no provider called.
+    wa_bot_sandbox: bool = False
     log_level: LogLevel = "INFO"
 
     @field_validator("slack_bot_token")
@@ -139,6 +141,7 @@ EXPECTED = {
     "wa_bot_lease_seconds": "a number of seconds above 0",
     "wa_bot_sweep_seconds": "a number of seconds above 0",
     "wa_bot_usergroups_refresh_seconds": "a number of seconds greater than 0",
+    "wa_bot_sandbox": "1 (the built-in sandbox instead of the providers) or 0",
     "log_level": "one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
     "database_url": "sqlite+aiosqlite:///path/to/wa-bot.db or postgresql+asyncpg://user:password@host/db",
 }
@@ -163,6 +166,7 @@ class _Present(BaseSettings):
     meta_access_token: str | None = None
     meta_business_id: str | None = None
     wa_bot_accounts_file: str | None = None
+    wa_bot_sandbox: str | None = None
 
 
 def problems_of(error: ValidationError) -> list[str]:
@@ -187,6 +191,6 @@ def problems_of(error: ValidationError) -> list[str]:
         present.meta_business_id,
         present.wa_bot_accounts_file,
     )
-    if not any(accounts):
+    if not any(accounts) and present.wa_bot_sandbox not in ("1", "true", "yes", "on"):
         lines.append(NO_ACCOUNT)
     return lines

@@ -114,7 +114,12 @@ async def test_an_empty_store_is_migrated_to_head(store: Store) -> None:
 
     assert await store.current_revision() == head_revision()
     async with store.engine.connect() as connection:
-        assert await connection.run_sync(tables) == {"alembic_version", "numbers", "operations"}
+        assert await connection.run_sync(tables) == {
+            "alembic_version",
+            "numbers",
+            "operations",
+            "sandbox_numbers",
+        }
         assert await connection.run_sync(drift) == []
 
 

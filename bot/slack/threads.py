@@ -33,17 +33,22 @@ CHANNEL_REFUSALS = {
 
 class SlackThreads:
     def __init__(
-        self, client: AsyncWebClient, store: Store, accounts: dict[str, KaleyraAccount | MetaAccount]
+        self,
+        client: AsyncWebClient,
+        store: Store,
+        accounts: dict[str, KaleyraAccount | MetaAccount],
+        sandbox: bool = False,
     ) -> None:
         self.client = client
         self.store = store
         self.accounts = accounts
+        self.sandbox = sandbox
 
     async def open(self, number: Number, requester: Requester) -> Number:
         """Post the number's parent message unless it has one; in a DM when the channel refuses the bot."""
         if number.channel_id and number.thread_ts:
             return number
-        text, blocks = views.parent_message(number, self.accounts.get(number.account))
+        text, blocks = views.parent_message(number, self.accounts.get(number.account), sandbox=self.sandbox)
         channel = number.channel_id or requester.channel_id
         try:
             posted = await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
@@ -93,7 +98,7 @@ class SlackThreads:
             if requester.channel_id != number.channel_id and requester.user_id != number.channel_id:
                 link = views.thread_link(number.channel_id, number.thread_ts)
                 await self.tell(requester, f"{number.e164}: {summary}{link}")
-        parent_text, parent_blocks = views.parent_message(number, account)
+        parent_text, parent_blocks = views.parent_message(number, account, sandbox=self.sandbox)
         try:
             await self.client.chat_update(
                 channel=number.channel_id, ts=number.thread_ts, text=parent_text, blocks=parent_blocks

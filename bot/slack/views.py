@@ -349,8 +349,10 @@ def _when(moment: datetime) -> str:
     return f"<!date^{epoch}^{{date_short}} {{time}}|{moment:%Y-%m-%d %H:%M} UTC>"
 
 
-def parent_message(number: Number, account: Account | None) -> tuple[str, list[dict[str, Any]]]:
-    """The thread's first message: the number, the account, who asked, the current state."""
+def parent_message(
+    number: Number, account: Account | None, sandbox: bool = False
+) -> tuple[str, list[dict[str, Any]]]:
+    """The thread's first message: the number, the account, who asked, the current state (and SANDBOX)."""
     name = f" · {escape(number.display_name)}" if number.display_name else ""
     lines = [
         f"*{number.e164}*{name}",
@@ -360,7 +362,9 @@ def parent_message(number: Number, account: Account | None) -> tuple[str, list[d
     ]
     if number.phone_number_id:
         lines.insert(2, f"Phone number ID: `{escape(number.phone_number_id)}`")
-    text = f"{number.e164}: {state_words(number.state)}"
+    if sandbox:
+        lines.insert(0, ":test_tube: *SANDBOX*: no provider is called; nothing here is real.")
+    text = f"{'SANDBOX · ' if sandbox else ''}{number.e164}: {state_words(number.state)}"
     blocks = [
         _section("\n".join(lines)),
         ContextBlock(

@@ -4,7 +4,7 @@ Never an API key, a token or an OTP: operations keep what a person typed minus t
 provider answered.
 """
 
-from bot.store.models import Base, Number, Operation, Outcome, utcnow
+from bot.store.models import Base, Number, Operation, Outcome, SandboxNumber, utcnow
 from bot.store.store import (
     DuplicateIntent,
     Lease,
@@ -23,6 +23,7 @@ __all__ = [
     "Number",
     "Operation",
     "Outcome",
+    "SandboxNumber",
     "Store",
     "StoreNewerThanCode",
     "Transition",

@@ -74,3 +74,18 @@ class Operation(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None]
     retry_of: Mapped[int | None]
+
+
+class SandboxNumber(Base):
+    """A number the built-in sandbox provider holds, as Kaleyra would (never an OTP: it is derived, not kept)."""
+
+    __tablename__ = "sandbox_numbers"
+    __table_args__ = (UniqueConstraint("account", "e164", name="uq_sandbox_numbers_account_e164"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    e164: Mapped[str] = mapped_column(String(20))
+    phone_number_id: Mapped[str] = mapped_column(String(32), unique=True)
+    verified: Mapped[bool] = mapped_column(default=False, server_default=false())
+    profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from bot.store.models import Number, Operation, Outcome, utcnow
+from bot.store.models import Number, Operation, Outcome, SandboxNumber, utcnow
 
 # Operations written before leases existed count as expired this long after they were asked for.
 UNLEASED_GRACE = timedelta(minutes=2)
@@ -361,6 +361,33 @@ class Store:
                 .returning(Number.id)
             )
             return claimed is not None
+
+    # --- the sandbox provider's numbers ---
+
+    async def sandbox_number(self, account: str, e164: str) -> SandboxNumber | None:
+        async with self._sessions() as session:
+            found: SandboxNumber | None = await session.scalar(
+                select(SandboxNumber).where(SandboxNumber.account == account, SandboxNumber.e164 == e164)
+            )
+            return found
+
+    async def sandbox_add(self, account: str, e164: str, phone_number_id: str) -> SandboxNumber | None:
+        """The sandbox's new number; None when the account already has it (one add wins a race)."""
+        try:
+            async with self._sessions.begin() as session:
+                number = SandboxNumber(
+                    account=account, e164=e164, phone_number_id=phone_number_id, profile={}
+                )
+                session.add(number)
+            return number
+        except IntegrityError:
+            return None
+
+    async def sandbox_change(self, number_id: int, **changes: Any) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(SandboxNumber).where(SandboxNumber.id == number_id).values(**changes)
+            )
 
     # --- inside a transaction ---
 
