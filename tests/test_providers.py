@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from conftest import Person, running, state_of
 from standins import KaleyraStandIn, MetaStandIn, SlackStandIn
 from standins import documented as doc
 
 from bot.lifecycle.states import State
+from bot.providers.meta import MetaClient, MetaProvider
 from bot.settings import Settings
 from bot.store import utcnow
 
@@ -419,3 +422,25 @@ async def test_a_forged_account_on_the_add_modal_is_refused(
     }
     assert kaleyra.requests == europe.requests == meta.requests == []
     assert await person.bot.store.numbers_with("+919876543210") == []
+
+
+async def test_a_meta_add_that_times_out_is_never_posted_again_and_ends_unknown(
+    person: Person, meta: MetaStandIn, slack: SlackStandIn
+) -> None:
+    # Given the bot waits 0.2 s for Meta, and Meta adds the number but answers after 1 s
+    person.bot.numbers.providers.meta = MetaProvider(
+        MetaClient(person.bot.session, aiohttp.ClientTimeout(total=0.2))
+    )
+    meta.queue(doc.META_ADD_OK, delay=1.0)
+
+    # When the operator adds a number on the Meta account
+    await person.command("/wa-add", "+1 (631) 555-1000")
+    await person.submit(await switch_to(person, await person.opened_view("wa_add"), "meta-pool"), {})
+
+    # Then the thread says the outcome is unknown, with Retry, and Meta was asked exactly once
+    reply = await slack.wait_for("chat.postMessage", lambda c: "outcome is unknown" in text_of(c.args))
+    assert "TIMEOUT" in text_of(reply.args) and "retry" in str(reply.args["blocks"])
+    await asyncio.sleep(1.2)
+    assert len(meta.requests) == 1
+    [number] = await person.bot.store.numbers_with("+16315551000")
+    assert number.state == State.UNKNOWN
