@@ -18,6 +18,12 @@ from bot.slack.words import explain
 from handlers.payloads import ModalContext, bounded, view_intent
 
 log = logging.getLogger(__name__)
+ACCOUNT_GONE = "Pick one of the Kaleyra accounts."
+
+
+def where_account(view: dict[str, Any], otherwise: str) -> str:
+    """The block to show an account problem under: the account select, or the form's first field."""
+    return "account" if "account" in view.get("state", {}).get("values", {}) else otherwise
 
 
 def register(app: AsyncApp, numbers: Numbers) -> None:
@@ -101,7 +107,7 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
             errors.update(error.errors)
         account = accounts.get(values.get("account") or context.account or "")
         if not isinstance(account, KaleyraAccount):
-            errors["account"] = "Pick one of the Kaleyra accounts."
+            errors[where_account(view, "otp")] = ACCOUNT_GONE
         if "id" in view["state"].get("values", {}):
             try:
                 typed_id = forms.phone_number_id_of(values)
@@ -150,10 +156,10 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
         context = ModalContext.of(view)
         values = forms.values_of(view["state"])
         account = accounts.get(values.get("account") or context.account or "")
-        if not isinstance(account, KaleyraAccount):
-            await ack(response_action="errors", errors={"account": "Pick one of the Kaleyra accounts."})
+        first = next((b for b in view["state"].get("values", {}) if b != "account"), "address")
+        if not isinstance(account, KaleyraAccount) or not context.e164:
+            await ack(response_action="errors", errors={where_account(view, first): ACCOUNT_GONE})
             return
-        assert context.e164
         try:
             request = forms.update_request(values, context.e164)
         except forms.FormErrors as error:
@@ -162,7 +168,6 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
         typed = request.model_dump(mode="json", exclude_none=True, exclude={"phone_number"})
         before = forms.initial_values_of(view)
         if not any(before.get(name) != value for name, value in typed.items()):
-            first = next(b for b in view["state"]["values"] if b != "account")
             words = "Change at least one field: every filled-in field already has this value."
             await ack(
                 response_action="errors", errors={first: words if typed else "Fill in at least one field."}

@@ -167,6 +167,15 @@ async def test_numbers_of_an_account_no_longer_configured_are_listed_and_refused
         [{"type": "actions", "elements": [{"action_id": "enter_otp", "value": str(number.id)}]}], "enter_otp"
     )
     await slack.wait_for("response_url:button", lambda c: "no longer configured" in c.args.get("text", ""))
+    await person.click(
+        [{"type": "actions", "elements": [{"action_id": "resend_otp", "value": str(number.id)}]}],
+        "resend_otp",
+    )
+    refused = "no longer configured"
+    await slack.wait_for(
+        "response_url:button",
+        lambda c: len([r for r in slack.calls_of("response_url:button") if refused in r.args["text"]]) == 2,
+    )
     assert kaleyra.requests == [] and slack.calls_of("views.open") == []
 
 

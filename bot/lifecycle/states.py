@@ -46,8 +46,6 @@ MOVES: dict[Move, tuple[frozenset[State], State]] = {
     Move.VERIFY: (frozenset({State.AWAITING_OTP}), State.VERIFIED),
 }
 
-# Not a move: the verify and resend guards ("only while a code is awaited"), and a change of columns on the way.
-STAY_AWAITING = (frozenset({State.AWAITING_OTP}), State.AWAITING_OTP)
 
 # States in which a new add would spend money or contradict the thread: /wa-add answers with the state instead.
 LIVE = frozenset({State.ADDING, State.AWAITING_OTP, State.VERIFIED, State.ADDED})
@@ -60,4 +58,10 @@ def to(move: Move, **fields: Any) -> Transition:
 
 
 def stay_awaiting(**fields: Any) -> Transition:
-    return Transition(*STAY_AWAITING, fields)
+    """Not a move: the verify and resend guard (only while a code is awaited), setting `fields` on the way."""
+    return Transition(frozenset({State.AWAITING_OTP}), None, fields)
+
+
+def keep_state(**fields: Any) -> Transition:
+    """Not a move: columns set whatever the state (the profile after an update)."""
+    return Transition(frozenset(), None, fields)

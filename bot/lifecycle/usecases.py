@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.accounts import KaleyraAccount, MetaAccount
 from bot.lifecycle.events import Event, Facts, Kind, Requester, Threads
 from bot.lifecycle.operations import Leases, call_with_policy, write_until_stored
-from bot.lifecycle.states import LIVE, Move, State, stay_awaiting, to
+from bot.lifecycle.states import LIVE, Move, State, keep_state, stay_awaiting, to
 from bot.providers.base import Providers
 from bot.providers.errors import Delivery, ProviderError
 from bot.providers.kaleyra import (
@@ -250,7 +250,7 @@ class Numbers:
 
         async def call() -> Answer:
             await self.providers.of(account).update(account, sending)
-            transition = Transition([number.state], number.state, {"profile": {**number.profile, **changed}})
+            transition = keep_state(profile={**number.profile, **changed})
             facts = Facts(
                 provider=self.providers.of(account).name, changed={k: str(v) for k, v in changed.items()}
             )
@@ -261,6 +261,8 @@ class Numbers:
     async def resend(self, number_id: int, requester: Requester, intent: str | None) -> Result:
         """Ask Kaleyra for a new code, at most once per cool-down, whoever clicks and however often."""
         number = await self.store.number(number_id)
+        if number is not None and not await self.usable(number, requester):
+            return Result(done=False)
         account = self.accounts.get(number.account) if number else None
         if number is None or number.state != State.AWAITING_OTP or not isinstance(account, KaleyraAccount):
             e164 = number.e164 if number else "This number"

@@ -105,10 +105,11 @@ class MoveRefused(Exception):
 
 @dataclass(frozen=True)
 class Transition:
-    """A conditional state change: from any of `sources` to `target`, with other columns set on the way."""
+    """A conditional write: only from a state in `sources` (any state when empty), to `target` (the state
+    stays when None), with other columns set on the way."""
 
     sources: Collection[str]
-    target: str
+    target: str | None
     fields: dict[str, Any]
 
 
@@ -396,8 +397,9 @@ class Store:
     ) -> Number | None:
         values = {**also, **(transition.fields if transition else {})}
         statement = update(Number).where(Number.id == number_id)
-        if transition is not None:
+        if transition is not None and transition.sources:
             statement = statement.where(Number.state.in_(list(transition.sources)))
+        if transition is not None and transition.target is not None:
             values["state"] = transition.target
         if not values:
             return await session.get(Number, number_id)
