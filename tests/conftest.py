@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
+import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+import asyncpg
 import pytest
 from aiohttp import web
 from sqlalchemy import insert
+from sqlalchemy.engine import make_url
 from standins import KaleyraStandIn, MetaStandIn, SlackStandIn
 
 from bot.server import Bot, build, web_app
@@ -28,6 +32,7 @@ SID = "HXAP16XXXXXX97IN"
 WABA_ID = "766XXXXXXXXXX"
 OPERATOR = "U0OPS"
 CHANNEL = "C0OPS"
+DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture
@@ -85,14 +90,10 @@ class Person:
         return Person(self.url, self.slack, self.bot, user_id, self.channel)
 
     async def post(self, body: str, content_type: str, secret: str = SIGNING_SECRET) -> tuple[int, Any]:
-        timestamp = str(int(time.time()))
-        base = f"v0:{timestamp}:{body}".encode()
-        signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-        headers = {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": signature,
-        }
+        return await self.deliver(body, signed_headers(body, content_type, secret))
+
+    async def deliver(self, body: str, headers: dict[str, str]) -> tuple[int, Any]:
+        """POST `body` with exactly these headers (a request signed once, delivered as Slack would)."""
         async with (
             aiohttp.ClientSession() as session,
             session.post(self.url, data=body, headers=headers) as response,
@@ -119,10 +120,12 @@ class Person:
         return await self.post(urlencode(form), "application/x-www-form-urlencoded")
 
     async def interact(self, payload: dict[str, Any]) -> tuple[int, Any]:
+        return await self.post(self.interaction_body(payload), "application/x-www-form-urlencoded")
+
+    def interaction_body(self, payload: dict[str, Any]) -> str:
+        """The form body Slack posts for an interaction (a submission, a click) by this person."""
         payload = {"team": {"id": "T0TEST"}, "user": {"id": self.user_id}, "api_app_id": "A0TEST", **payload}
-        return await self.post(
-            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
-        )
+        return urlencode({"payload": json.dumps(payload)})
 
     async def opened_view(self, callback_id: str) -> dict[str, Any]:
         """The latest view with `callback_id` that the bot opened, as Slack holds it now (with its id)."""
@@ -140,8 +143,14 @@ class Person:
 
     async def submit(self, view: dict[str, Any], values: dict[str, str | None]) -> tuple[int, Any]:
         """Fill `view`'s input blocks with `values` (by block_id) and submit it."""
+        return await self.post(self.submission_body(view, values), "application/x-www-form-urlencoded")
+
+    def submission_body(self, view: dict[str, Any], values: dict[str, str | None]) -> str:
+        """The form body of `view` submitted with `values` (by block_id)."""
         view = {**view, "state": {"values": state_of(view, values)}}
-        return await self.interact({"type": "view_submission", "view": view, "trigger_id": "trigger-submit"})
+        return self.interaction_body(
+            {"type": "view_submission", "view": view, "trigger_id": "trigger-submit"}
+        )
 
     async def click(
         self,
@@ -176,6 +185,18 @@ class Person:
                 ],
             }
         )
+
+
+def signed_headers(body: str, content_type: str, secret: str = SIGNING_SECRET) -> dict[str, str]:
+    """The headers Slack sends with `body`: its content type, a timestamp and the v0 signature of both."""
+    timestamp = str(int(time.time()))
+    base = f"v0:{timestamp}:{body}".encode()
+    signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature,
+    }
 
 
 def state_of(view: dict[str, Any], values: dict[str, str | None]) -> dict[str, Any]:
@@ -255,3 +276,49 @@ async def seed_operation(
             insert(Operation).values(**{**values, **fields}).returning(Operation.id)
         )
         return int(result.scalar_one())
+
+
+# --- PostgreSQL: a database of its own per run (or per test), at WA_BOT_TEST_DATABASE_URL's server ---
+
+
+def asyncpg_dsn(url: str, database: str | None = None) -> str:
+    """The SQLAlchemy URL as a plain libpq DSN for asyncpg, optionally for another database."""
+    parsed = make_url(url).set(drivername="postgresql")
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+async def admin(url: str, statement: str) -> None:
+    try:
+        connection = await asyncpg.connect(asyncpg_dsn(url), timeout=5)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+        pytest.fail(
+            f"PostgreSQL at {make_url(url).render_as_string(hide_password=True)} is unreachable "
+            f"({type(error).__name__}: {error}). Start it (CI does, see .ci/run) or point WA_BOT_TEST_DATABASE_URL "
+            "at one where this user may CREATE DATABASE.",
+            pytrace=False,
+        )
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@contextmanager
+def fresh_postgres_database() -> Iterator[str]:
+    """A new, empty database, so reruns and parallel runs never see each other's rows; dropped afterwards."""
+    base = os.environ.get("WA_BOT_TEST_DATABASE_URL", DEFAULT_POSTGRES_URL)
+    name = f"wa_bot_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(admin(base, f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """One database for a whole test module."""
+    with fresh_postgres_database() as url:
+        yield url

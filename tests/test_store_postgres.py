@@ -3,61 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 from conftest import CHANNEL, OPERATOR, running
 from sqlalchemy import update
-from sqlalchemy.engine import make_url
 from standins import KaleyraStandIn, SlackStandIn
 
 from bot.lifecycle.states import Move, State, to
 from bot.settings import Settings
 from bot.store import Base, DuplicateIntent, Lease, MoveRefused, Operation, Outcome, Store, utcnow
-
-DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-
-
-def asyncpg_dsn(url: str, database: str | None = None) -> str:
-    """The SQLAlchemy URL as a plain libpq DSN for asyncpg, optionally for another database."""
-    parsed = make_url(url).set(drivername="postgresql")
-    if database is not None:
-        parsed = parsed.set(database=database)
-    return parsed.render_as_string(hide_password=False)
-
-
-async def admin(url: str, statement: str) -> None:
-    try:
-        connection = await asyncpg.connect(asyncpg_dsn(url), timeout=5)
-    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
-        pytest.fail(
-            f"PostgreSQL at {make_url(url).render_as_string(hide_password=True)} is unreachable "
-            f"({type(error).__name__}: {error}). Start it (CI does, see .ci/run) or point WA_BOT_TEST_DATABASE_URL "
-            "at one where this user may CREATE DATABASE.",
-            pytrace=False,
-        )
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    """A database of its own for this run, so reruns and parallel runs never see each other's rows."""
-    base = os.environ.get("WA_BOT_TEST_DATABASE_URL", DEFAULT_URL)
-    name = f"wa_bot_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(admin(base, f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    finally:
-        asyncio.run(admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
