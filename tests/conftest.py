@@ -154,14 +154,10 @@ class Person:
         return Person(self.url, self.slack, self.bot, user_id, self.channel)
 
     async def post(self, body: str, content_type: str, secret: str = SIGNING_SECRET) -> tuple[int, Any]:
-        timestamp = str(int(time.time()))
-        base = f"v0:{timestamp}:{body}".encode()
-        signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-        headers = {
-            "Content-Type": content_type,
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": signature,
-        }
+        return await self.deliver(body, signed_headers(body, content_type, secret))
+
+    async def deliver(self, body: str, headers: dict[str, str]) -> tuple[int, Any]:
+        """POST `body` with exactly these headers (a request signed once, delivered as Slack would)."""
         async with (
             aiohttp.ClientSession() as session,
             session.post(self.url, data=body, headers=headers) as response,
@@ -188,10 +184,12 @@ class Person:
         return await self.post(urlencode(form), "application/x-www-form-urlencoded")
 
     async def interact(self, payload: dict[str, Any]) -> tuple[int, Any]:
+        return await self.post(self.interaction_body(payload), "application/x-www-form-urlencoded")
+
+    def interaction_body(self, payload: dict[str, Any]) -> str:
+        """The form body Slack posts for an interaction (a submission, a click) by this person."""
         payload = {"team": {"id": "T0TEST"}, "user": {"id": self.user_id}, "api_app_id": "A0TEST", **payload}
-        return await self.post(
-            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
-        )
+        return urlencode({"payload": json.dumps(payload)})
 
     async def opened_view(self, callback_id: str) -> dict[str, Any]:
         """The latest view with `callback_id` that the bot opened, as Slack holds it now (with its id)."""
@@ -209,8 +207,14 @@ class Person:
 
     async def submit(self, view: dict[str, Any], values: dict[str, str | None]) -> tuple[int, Any]:
         """Fill `view`'s input blocks with `values` (by block_id) and submit it."""
+        return await self.post(self.submission_body(view, values), "application/x-www-form-urlencoded")
+
+    def submission_body(self, view: dict[str, Any], values: dict[str, str | None]) -> str:
+        """The form body of `view` submitted with `values` (by block_id)."""
         view = {**view, "state": {"values": state_of(view, values)}}
-        return await self.interact({"type": "view_submission", "view": view, "trigger_id": "trigger-submit"})
+        return self.interaction_body(
+            {"type": "view_submission", "view": view, "trigger_id": "trigger-submit"}
+        )
 
     async def click(
         self,
@@ -245,6 +249,18 @@ class Person:
                 ],
             }
         )
+
+
+def signed_headers(body: str, content_type: str, secret: str = SIGNING_SECRET) -> dict[str, str]:
+    """The headers Slack sends with `body`: its content type, a timestamp and the v0 signature of both."""
+    timestamp = str(int(time.time()))
+    base = f"v0:{timestamp}:{body}".encode()
+    signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature,
+    }
 
 
 def state_of(view: dict[str, Any], values: dict[str, str | None]) -> dict[str, Any]:

@@ -1,0 +1,251 @@
+"""Two real wa-bot processes (`python -m bot`) on one PostgreSQL: work begun on one replica is finished on the
+other, one request delivered to both makes one provider call, and a replica killed mid-add is reported by the
+other's sweeper.
+
+Each test gets a fresh database and its own two processes, pointed at the in-process Slack and Kaleyra
+stand-ins, with short leases so a dead replica is found within about a second and a half.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import CHANNEL, Person, a_postgres_database, free_port, signed_headers
+from standins import KaleyraStandIn, SlackStandIn
+from standins import documented as doc
+from test_startup import stand_in_env, wait_healthy
+from test_v2_failures import (
+    E164,
+    NUMBER_AS_TYPED,
+    PHONE_NUMBER_ID,
+    buttons_of,
+    reply_saying,
+    text_of,
+    thread_replies,
+)
+
+from bot.lifecycle.states import State
+from bot.store import Number, Operation, Outcome, Store
+
+LEASE_SECONDS = 1.0
+SWEEP_SECONDS = 0.5
+FORM = "application/x-www-form-urlencoded"
+
+
+@dataclass
+class Replica:
+    """One `python -m bot` process serving on its own port; what it printed goes to `log`."""
+
+    name: str
+    port: int
+    process: asyncio.subprocess.Process
+    log: Path
+    slack: SlackStandIn
+
+    @property
+    def person(self) -> Person:
+        """The operator, talking to this replica only."""
+        return Person(f"http://127.0.0.1:{self.port}/slack/events", self.slack, None)  # type: ignore[arg-type]
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    async def wait_healthy(self) -> None:
+        try:
+            await wait_healthy(f"http://127.0.0.1:{self.port}/healthz", self.process, timeout=15)
+        except AssertionError as error:
+            raise AssertionError(f"replica {self.name}: {error}; it printed:\n{self.output()}") from None
+
+    async def stop(self) -> int:
+        """SIGTERM, as an orchestrator stops a replica; SIGKILL if it is still running 10 s later."""
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return await asyncio.wait_for(self.process.wait(), timeout=10)
+        except TimeoutError:
+            self.process.kill()
+            return await self.process.wait()
+
+
+async def start_replica(
+    name: str, tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn, database_url: str
+) -> Replica:
+    port = free_port()
+    env = stand_in_env(tmp_path, slack, kaleyra, port) | {
+        "DATABASE_URL": database_url,
+        "WA_BOT_LEASE_SECONDS": str(LEASE_SECONDS),
+        "WA_BOT_SWEEP_SECONDS": str(SWEEP_SECONDS),
+    }
+    log = tmp_path / f"replica-{name}.log"
+    with log.open("wb") as output:  # the child keeps its own copy of the descriptor
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", cwd=tmp_path, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    return Replica(name, port, process, log, slack)
+
+
+@pytest.fixture
+def database_url() -> Iterator[str]:
+    with a_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+async def replicas(
+    tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn, database_url: str
+) -> AsyncIterator[tuple[Replica, Replica]]:
+    """Replicas A and B, both healthy. However the test ends, neither is left running."""
+    started: list[Replica] = []
+    try:
+        # Both start at once on an empty database: the migration lock lets one create the schema at a time.
+        for name in ("a", "b"):
+            started.append(await start_replica(name, tmp_path, slack, kaleyra, database_url))
+        await asyncio.gather(*(replica.wait_healthy() for replica in started))
+        yield started[0], started[1]
+    finally:
+        await asyncio.gather(*(replica.stop() for replica in started))
+
+
+async def stop_cleanly(*replicas: Replica) -> None:
+    """SIGTERM each; each stops by itself with status 0 and printed no traceback."""
+    statuses = await asyncio.gather(*(replica.stop() for replica in replicas))
+    for replica, status in zip(replicas, statuses, strict=True):
+        output = replica.output()
+        assert status == 0, f"replica {replica.name} stopped with {status}:\n{output}"
+        assert "Traceback" not in output, f"replica {replica.name}:\n{output}"
+
+
+async def stored(database_url: str) -> tuple[Number, list[Operation]]:
+    """The number and its operations (oldest first), read from the database the replicas share."""
+    store = Store(database_url)
+    try:
+        [number] = await store.numbers_with(E164)
+        return number, list(reversed(await store.history(number.id)))
+    finally:
+        await store.close()
+
+
+def parent_messages(slack: SlackStandIn) -> list[dict[str, Any]]:
+    return [c.args for c in slack.calls_of("chat.postMessage") if not c.args.get("thread_ts")]
+
+
+async def open_add_modal(replica: Replica) -> dict[str, Any]:
+    person = replica.person
+    status, _ = await person.command("/wa-add", f"{NUMBER_AS_TYPED} Acme Support")
+    assert status == 200
+    return await person.opened_view("wa_add")
+
+
+async def test_an_add_through_one_replica_is_verified_through_the_other(
+    replicas: tuple[Replica, Replica], slack: SlackStandIn, kaleyra: KaleyraStandIn, database_url: str
+) -> None:
+    a, b = replicas
+
+    # When the operator adds the number through replica A
+    status, body = await a.person.submit(await open_add_modal(a), {})
+    assert (status, body) == (200, None)
+    added = await reply_saying(slack, "Added")
+
+    # And the Enter OTP button and the OTP modal reach replica B
+    status, _ = await b.person.click(added["blocks"], "enter_otp")
+    assert status == 200
+    form = await b.person.opened_view("wa_verify")
+    status, body = await b.person.submit(form, {"otp": "482913"})
+    assert status == 200 and body["response_action"] == "update"
+    verified = await reply_saying(slack, "Verified")
+
+    # Then Kaleyra had one add and one verify, the thread tells it in order, and the store agrees
+    assert [r.operation for r in kaleyra.requests] == ["v2_add", "v2_verify"]
+    assert kaleyra.requests[1].json == {"id": PHONE_NUMBER_ID, "phone_number": E164, "otp": "482913"}
+    [parent] = parent_messages(slack)
+    assert parent["channel"] == CHANNEL
+    assert thread_replies(slack) == [added, verified]
+    assert verified["thread_ts"] == added["thread_ts"]
+    number, operations = await stored(database_url)
+    assert (number.state, number.phone_number_id, number.channel_id) == (
+        State.VERIFIED,
+        PHONE_NUMBER_ID,
+        CHANNEL,
+    )
+    assert number.thread_ts == added["thread_ts"]
+    assert [(o.action, o.outcome) for o in operations] == [("add", Outcome.OK), ("verify", Outcome.OK)]
+    await stop_cleanly(a, b)
+
+
+async def test_one_submission_delivered_to_both_replicas_at_once_adds_once(
+    replicas: tuple[Replica, Replica], slack: SlackStandIn, kaleyra: KaleyraStandIn, database_url: str
+) -> None:
+    a, b = replicas
+    kaleyra.queue("v2_add", doc.V2_ADD_OK, delay=0.3)  # the add is still in flight when the copy lands
+    view = await open_add_modal(a)
+
+    # When one signed submission reaches both replicas at the same moment (the second as Slack's retry)
+    body = a.person.submission_body(view, {})
+    headers = signed_headers(body, FORM)
+    answers = await asyncio.gather(
+        a.person.deliver(body, headers),
+        b.person.deliver(body, {**headers, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}),
+    )
+
+    # Then both acknowledge, Kaleyra is asked once, and one thread says Added
+    assert [status for status, _ in answers] == [200, 200], answers
+    await reply_saying(slack, "Added")
+    # The other copy is told so: inline under the number if the add had already started, else by message.
+    inline = [answer["errors"]["phone_number"] for _, answer in answers if answer]
+    if not inline:
+        told = await slack.wait_for(
+            "response_url:cmd", lambda c: "already received once" in c.args.get("text", "")
+        )
+        assert E164 in told.args["text"]
+    else:  # the number already adding (or, on a slow machine, already awaiting its OTP): nothing sent
+        assert len(inline) == 1 and "nothing was sent" in inline[0], inline
+    assert [r.operation for r in kaleyra.requests] == ["v2_add"]
+    assert len(parent_messages(slack)) == 1
+    assert len(thread_replies(slack)) == 1
+    number, operations = await stored(database_url)
+    assert number.state == State.AWAITING_OTP
+    assert [(o.action, o.outcome) for o in operations] == [("add", Outcome.OK)]
+    await stop_cleanly(a, b)
+
+
+async def test_an_add_on_a_killed_replica_is_reported_by_the_other(
+    replicas: tuple[Replica, Replica], slack: SlackStandIn, kaleyra: KaleyraStandIn, database_url: str
+) -> None:
+    a, b = replicas
+    # Given Kaleyra takes its time with the add that replica A sends
+    kaleyra.queue("v2_add", doc.V2_ADD_OK, delay=5.0)
+    status, _ = await a.person.submit(await open_add_modal(a), {})
+    assert status == 200
+    await kaleyra.wait_for_requests(1)
+
+    # When replica A dies while waiting for the answer
+    a.process.kill()
+    assert await a.process.wait() == -signal.SIGKILL
+    killed_at = time.monotonic()
+
+    # Then replica B's sweeper reports the add as interrupted in the number's thread, with Retry
+    interrupted = await reply_saying(slack, "Interrupted")
+    reported_after = time.monotonic() - killed_at
+    assert len(parent_messages(slack)) == 1
+    assert buttons_of(interrupted) == ["retry"]
+    assert "may have been added" in text_of(interrupted)
+    assert reported_after < LEASE_SECONDS + SWEEP_SECONDS + 2, reported_after
+    number, operations = await stored(database_url)
+    assert number.state == State.UNKNOWN  # not left adding
+    assert number.thread_ts == interrupted["thread_ts"]
+    assert [(o.action, o.outcome) for o in operations] == [("add", Outcome.INTERRUPTED)]
+    assert "was interrupted" in b.output()
+    # Reported once, though B's sweeper has looked again since
+    await asyncio.sleep(SWEEP_SECONDS + 0.2)
+    assert len([r for r in thread_replies(slack) if "Interrupted" in text_of(r)]) == 1
+    assert [r.operation for r in kaleyra.requests] == ["v2_add"]  # and nothing sent again on its own
+    await stop_cleanly(b)
