@@ -1,4 +1,4 @@
-"""`wa-bot` and `python -m bot`: the command line (run, migrate); a setting or a store that is wrong is one line."""
+"""`wa-bot` and `python -m bot`: the command line (run, migrate, check); whatever is wrong is one line."""
 
 from __future__ import annotations
 
@@ -42,11 +42,21 @@ def main(argv: list[str] | None = None) -> None:
         help="upgrade the store's schema to this wa-bot's revision (reads only DATABASE_URL)",
         epilog=SETTINGS_SOURCES,
     )
+    commands.add_parser(
+        "check",
+        help="check the settings, the accounts, the store and the Slack token without serving, migrating "
+        "or calling a provider; one line per check, exit 0 when all hold, 1 otherwise",
+        epilog=SETTINGS_SOURCES,
+    )
     arguments = parser.parse_args(argv)
     if arguments.sandbox:
         os.environ["WA_BOT_SANDBOX"] = "1"
     if arguments.command == "migrate":
         migrate()
+    elif arguments.command == "check":
+        from bot.check import check
+
+        raise SystemExit(check())
     else:
         run()
 
@@ -67,6 +77,7 @@ def run() -> None:
     ]
     logs.configure(settings.log_level, secrets)
     from bot.server import StoreUnreachable, serve  # the heavy imports only once the settings hold
+    from bot.slack.identity import SlackRefusedToken, SlackUnreachable
     from bot.store import StoreNewerThanCode
 
     try:
@@ -76,9 +87,12 @@ def run() -> None:
     except StoreUnreachable as error:
         print(f"wa-bot cannot start: DATABASE_URL: {error}", file=sys.stderr)
         raise SystemExit(1) from None
-    except StoreNewerThanCode as error:
+    except (StoreNewerThanCode, SlackRefusedToken) as error:  # only a change by the operator helps: 2
         print(f"wa-bot cannot start: {error}", file=sys.stderr)
         raise SystemExit(2) from None
+    except SlackUnreachable as error:  # the network or Slack: a supervisor's restart may well help, 1
+        print(f"wa-bot cannot start: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def migrate() -> None:

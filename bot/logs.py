@@ -42,6 +42,7 @@ def configure(level: str, secrets: Iterable[str]) -> None:
     root.handlers = [handler]
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # "setup plugin …" at every import
     # These log whole request bodies and envelopes, a submitted OTP included; their warnings still show.
     for payload_logger in PAYLOAD_LOGGERS:
         logging.getLogger(payload_logger).setLevel(logging.WARNING)

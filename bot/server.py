@@ -1,4 +1,4 @@
-"""Wiring and serving: settings → accounts, store, adapters, Slack app; HTTP mode (with /healthz) or Socket Mode."""
+"""Wiring and serving: settings → accounts, Slack identity, store, adapters, Slack app; HTTP or Socket Mode."""
 
 from __future__ import annotations
 
@@ -12,8 +12,6 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import SQLAlchemyError
 
 import handlers
@@ -26,6 +24,7 @@ from bot.providers.kaleyra import KaleyraClient, KaleyraProvider
 from bot.providers.meta import MetaClient, MetaProvider
 from bot.providers.sandbox import Sandbox
 from bot.settings import Settings
+from bot.slack.identity import Identity, identify, slack_client
 from bot.slack.threads import SlackThreads
 from bot.store import Store
 from handlers.authorize import Gate
@@ -38,6 +37,7 @@ class Bot:
     """Everything one process runs, started by `build()`; `close()` releases it."""
 
     settings: Settings
+    identity: Identity  # who the token is, from auth.test at build()
     accounts: dict[str, KaleyraAccount | MetaAccount]
     store: Store
     session: aiohttp.ClientSession
@@ -61,7 +61,17 @@ class Bot:
 
 
 async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
+    """The bot, ready to serve: Slack says who the token is (auth.test), then the store is migrated.
+
+    auth.test comes first so that a start Slack would refuse changes nothing: migrating is the one step that
+    writes, and a store migrated to a newer schema keeps older replicas on it from starting.
+    Raises SlackRefusedToken or SlackUnreachable (bot.slack.identity), StoreNewerThanCode, OSError or
+    SQLAlchemyError for the store.
+    """
     accounts = accounts_from(settings)
+    client = slack_client(settings.slack_bot_token, settings.slack_api_url)
+    identity = await identify(client)
+    log.info("Slack: serving as %s", identity)
     store = Store(settings.database_url)
     try:
         await store.migrate()
@@ -69,11 +79,6 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
         await store.close()
         raise
     session = aiohttp.ClientSession()
-    client = AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
-    )
     signing_secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
@@ -112,7 +117,7 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
         )
     handlers.register(app, numbers, gate)
     gate.start()  # the user groups' members are read in the background, never on a request's way in
-    return Bot(settings, accounts, store, session, numbers, sweeper, app, gate)
+    return Bot(settings, identity, accounts, store, session, numbers, sweeper, app, gate)
 
 
 def web_app(bot: Bot) -> web.Application:
@@ -122,9 +127,21 @@ def web_app(bot: Bot) -> web.Application:
     async def healthz(_: web.Request) -> web.Response:
         try:
             await bot.store.ping()
+            schema = await bot.store.current_revision()
         except Exception as error:
             return web.json_response({"ok": False, "store": type(error).__name__}, status=503)
-        return web.json_response({"ok": True, "store": "reachable", "accounts": len(bot.accounts)})
+        return web.json_response(
+            {
+                "ok": True,
+                "store": "reachable",
+                "accounts": len(bot.accounts),
+                "bot_user": bot.identity.user_id,
+                "bot_name": bot.identity.user,
+                "team": bot.identity.team,
+                "team_id": bot.identity.team_id,
+                "schema": schema,
+            }
+        )
 
     application.router.add_get("/healthz", healthz)
     return application

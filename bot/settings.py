@@ -25,6 +25,29 @@ def _async_driver(url: str) -> str:
 
 
 DatabaseUrl = Annotated[str, AfterValidator(_async_driver)]
+
+# Tokens that are not a bot token, by prefix: the prefix names the kind, never more of the value.
+OTHER_TOKENS = {
+    "xoxp-": "a user token (xoxp-) is not a bot token",
+    "xapp-": "an app-level token (xapp-) is not a bot token (it goes in SLACK_APP_TOKEN)",
+    "xoxe": "a rotating token (xoxe) is not one wa-bot can use (it does not refresh tokens)",
+}
+BOT_TOKEN_EXPECTED = "expected the Bot User OAuth Token, starting with xoxb-"
+
+
+def _bot_token(token: SecretStr) -> SecretStr:
+    value = token.get_secret_value()
+    if value.startswith("xoxb-"):
+        return token
+    kind = next(
+        (kind for prefix, kind in OTHER_TOKENS.items() if value.startswith(prefix)), "not a bot token"
+    )
+    raise ValueError(f"{kind}; {BOT_TOKEN_EXPECTED}")
+
+
+BotToken = Annotated[SecretStr, AfterValidator(_bot_token)]
+HttpUrl = Annotated[str, Field(pattern=r"^https?://")]
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///wa-bot.db"
 
 
@@ -33,10 +56,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
-    slack_bot_token: SecretStr
+    slack_bot_token: BotToken
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
-    slack_api_url: str = Field(default="https://slack.com/api/", pattern=r"^https?://")
+    slack_api_url: HttpUrl = DEFAULT_SLACK_API_URL
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=1, le=65535)
 
@@ -65,13 +88,6 @@ class Settings(BaseSettings):
     # The built-in sandbox instead of the providers: no provider credentials, no provider called.
     wa_bot_sandbox: bool = False
     log_level: LogLevel = "INFO"
-
-    @field_validator("slack_bot_token")
-    @classmethod
-    def _bot_token_shape(cls, token: SecretStr) -> SecretStr:
-        if not token.get_secret_value().startswith(("xoxb-", "xoxp-")):
-            raise ValueError("not a bot token")
-        return token
 
     @field_validator("slack_app_token")
     @classmethod
@@ -123,6 +139,15 @@ class StoreSettings(BaseSettings):
     database_url: DatabaseUrl = DEFAULT_DATABASE_URL
 
 
+class SlackSettings(BaseSettings):
+    """The token and where Slack is, from the same sources: `wa-bot check` asks Slack even when PORT is wrong."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    slack_bot_token: BotToken
+    slack_api_url: HttpUrl = DEFAULT_SLACK_API_URL
+
+
 def _ids(text: str | None) -> frozenset[str]:
     return frozenset(part.strip() for part in (text or "").split(",") if part.strip())
 
@@ -146,6 +171,8 @@ EXPECTED = {
     "database_url": "sqlite+aiosqlite:///path/to/wa-bot.db or postgresql+asyncpg://user:password@host/db",
 }
 
+# Fields whose validator's message says what is wrong and what is expected, without the value.
+EXPLAINED_BY_VALIDATOR = frozenset({"slack_bot_token"})
 
 NO_ACCOUNT = (
     "No account configured: set KALEYRA_SID, KALEYRA_API_KEY and KALEYRA_WABA_ID, "
@@ -176,6 +203,9 @@ def problems_of(error: ValidationError) -> list[str]:
         field = str(item["loc"][0]) if item["loc"] else ""
         if not field:
             lines.append(str(item["msg"]).removeprefix("Value error, "))
+            continue
+        if item["type"] == "value_error" and field in EXPLAINED_BY_VALIDATOR:
+            lines.append(f"{field.upper()}: {str(item['msg']).removeprefix('Value error, ')}")
             continue
         lines.append(f"{field.upper()}: {EXPECTED.get(field, 'malformed (' + item['msg'] + ')')}")
     present = _Present()

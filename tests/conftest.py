@@ -8,6 +8,7 @@ import hmac
 import json
 import os
 import socket
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -45,6 +46,26 @@ def clean_env(**variables: str) -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     env["PYTHONUNBUFFERED"] = "1"
     return {**env, **variables}
+
+
+async def wa_bot(cwd: Path, *arguments: str, **variables: str) -> tuple[int, str, str]:
+    """Run `python -m bot …` to its end in `cwd` with only `variables` of the bot's settings set.
+
+    Asynchronous, so that the stand-ins on this test's event loop answer the process meanwhile.
+    """
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *arguments,
+        cwd=cwd,
+        env=clean_env(**variables),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
 
 
 def free_port() -> int:

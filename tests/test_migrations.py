@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -19,9 +18,9 @@ from conftest import (
     SIGNING_SECRET,
     WABA_ID,
     a_postgres_database,
-    clean_env,
     free_port,
     seed_number,
+    wa_bot,
 )
 from sqlalchemy import (
     JSON,
@@ -38,6 +37,7 @@ from sqlalchemy import (
     inspect,
     text,
 )
+from standins import SlackStandIn
 
 from bot.store import Base, Store, StoreNewerThanCode, head_revision
 
@@ -224,23 +224,6 @@ async def a_future_store(store: Store) -> None:
 # --- `wa-bot migrate` and `wa-bot`, the real entry point ---
 
 
-async def wa_bot(cwd: Path, *arguments: str, **variables: str) -> tuple[int, str, str]:
-    """Run `python -m bot …` to its end in `cwd` with only `variables` of the bot's settings set."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *arguments,
-        cwd=cwd,
-        env=clean_env(**variables),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
-
-
 async def test_wa_bot_migrate_refuses_a_newer_store_with_exit_2(
     store: Store, empty_url: str, tmp_path: Path
 ) -> None:
@@ -254,7 +237,9 @@ async def test_wa_bot_migrate_refuses_a_newer_store_with_exit_2(
     assert "9999_from_the_future" in line and head_revision() in line and "upgrade wa-bot" in line
 
 
-async def test_the_bot_refuses_to_start_on_a_newer_store_with_exit_2(tmp_path: Path) -> None:
+async def test_the_bot_refuses_to_start_on_a_newer_store_with_exit_2(
+    tmp_path: Path, slack: SlackStandIn
+) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"  # the same refusal as above, seen from the start
     store = Store(url)
     try:
@@ -265,7 +250,8 @@ async def test_the_bot_refuses_to_start_on_a_newer_store_with_exit_2(tmp_path: P
     status, stdout, stderr = await wa_bot(
         tmp_path,
         DATABASE_URL=url,
-        SLACK_BOT_TOKEN="xoxb-valid-shape",
+        SLACK_BOT_TOKEN="xoxb-test-token",
+        SLACK_API_URL=slack.api_url,  # the start asks auth.test before it touches the store
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         KALEYRA_SID=SID,
         KALEYRA_API_KEY="test-kaleyra-key",
@@ -315,7 +301,10 @@ async def test_wa_bot_migrate_names_an_unreachable_store_without_its_password(tm
 
 
 async def test_wa_bot_help_lists_the_commands_without_any_setting(tmp_path: Path) -> None:
+    # Settings that would stop any command: --help does not read them.
+    (tmp_path / ".env").write_text("SLACK_BOT_TOKEN=xoxp-a-user-token\nPORT=abc\nDATABASE_URL=nonsense\n")
+
     status, stdout, stderr = await wa_bot(tmp_path, "--help")
 
     assert (status, stderr) == (0, "")
-    assert "run" in stdout and "migrate" in stdout and ".env" in stdout
+    assert "run" in stdout and "migrate" in stdout and "check" in stdout and ".env" in stdout

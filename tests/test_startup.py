@@ -17,10 +17,13 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
-from conftest import SID, SIGNING_SECRET, WABA_ID, Person, clean_env, free_port, running
+from conftest import SID, SIGNING_SECRET, WABA_ID, Person, clean_env, free_port, running, wa_bot
 from standins import KaleyraStandIn, SlackStandIn
 
+from bot.server import build
 from bot.settings import Settings
+from bot.slack.identity import SlackRefusedToken
+from bot.store import head_revision
 
 KALEYRA_KEY = "supersecret-key-123"
 SIGNING = "sig-secret-456"
@@ -226,8 +229,31 @@ async def test_healthz_answers_200_with_json(
             assert response.status == 200
             assert response.content_type == "application/json"
             body = await response.json()
-    assert body["ok"] is True
-    assert body["accounts"] == 1
+    # The bot user and the workspace come from the auth.test that build() asked at start.
+    assert body == {
+        "ok": True,
+        "store": "reachable",
+        "accounts": 1,
+        "bot_user": "U0BOT",
+        "bot_name": "wa-bot",
+        "team": "Test",
+        "team_id": "T0TEST",
+        "schema": head_revision(),
+    }
+    assert len(slack.calls_of("auth.test")) == 1
+
+
+async def test_building_the_bot_with_a_refused_token_raises_before_the_store(
+    settings_for: Callable[..., Settings], slack: SlackStandIn, tmp_path: Path
+) -> None:
+    slack.fail("auth.test", "invalid_auth")
+
+    with pytest.raises(SlackRefusedToken) as refused:
+        await build(settings_for(database_url=f"sqlite+aiosqlite:///{tmp_path / 'refused.db'}"))
+
+    assert refused.value.error == "invalid_auth"
+    assert "SLACK_BOT_TOKEN" in str(refused.value)
+    assert not (tmp_path / "refused.db").exists()
 
 
 async def test_healthz_answers_503_when_the_store_is_unreachable(
@@ -367,6 +393,7 @@ async def test_a_good_start_in_http_mode_serves_healthz_and_slack(
     try:
         health = await wait_healthy(f"http://127.0.0.1:{port}/healthz", process, timeout=10)
         assert health["ok"] is True
+        assert (health["bot_user"], health["team"]) == ("U0BOT", "Test")
 
         # The real process answers a signed slash command and opens the add modal on "Slack".
         status, _ = await Person(f"http://127.0.0.1:{port}/slack/events", slack, None).command(  # type: ignore[arg-type]
@@ -414,7 +441,7 @@ async def test_ctrl_c_stops_the_bot_cleanly(
 
 
 GOOD_SETTINGS = {
-    "SLACK_BOT_TOKEN": "xoxb-valid-shape",
+    "SLACK_BOT_TOKEN": "xoxb-test-token",
     "SLACK_SIGNING_SECRET": SIGNING,
     "KALEYRA_SID": SID,
     "KALEYRA_API_KEY": KALEYRA_KEY,
@@ -432,9 +459,13 @@ def test_a_malformed_database_url_is_a_settings_problem(tmp_path: Path, url: str
     assert "Traceback" not in stdout + stderr
 
 
-def test_an_unreachable_store_stops_the_start_without_its_password(tmp_path: Path) -> None:
+async def test_an_unreachable_store_stops_the_start_without_its_password(
+    tmp_path: Path, slack: SlackStandIn
+) -> None:
     url = f"postgresql+asyncpg://wa:db-pass-SECRET-31@127.0.0.1:{free_port()}/wa"
-    status, stdout, stderr = start_bot(tmp_path, DATABASE_URL=url, PORT=str(free_port()), **GOOD_SETTINGS)
+    status, stdout, stderr = await wa_bot(
+        tmp_path, DATABASE_URL=url, PORT=str(free_port()), SLACK_API_URL=slack.api_url, **GOOD_SETTINGS
+    )
 
     assert status != 0
     assert "db-pass-SECRET-31" not in stdout + stderr
@@ -442,9 +473,64 @@ def test_an_unreachable_store_stops_the_start_without_its_password(tmp_path: Pat
         assert secret not in stdout + stderr
 
 
-def test_an_unreachable_store_is_reported_in_one_line(tmp_path: Path) -> None:
+async def test_an_unreachable_store_is_reported_in_one_line(tmp_path: Path, slack: SlackStandIn) -> None:
     url = f"postgresql+asyncpg://wa:db-pass-SECRET-31@127.0.0.1:{free_port()}/wa"
-    _, stdout, stderr = start_bot(tmp_path, DATABASE_URL=url, PORT=str(free_port()), **GOOD_SETTINGS)
+    _, stdout, stderr = await wa_bot(
+        tmp_path, DATABASE_URL=url, PORT=str(free_port()), SLACK_API_URL=slack.api_url, **GOOD_SETTINGS
+    )
 
     assert "Traceback" not in stdout + stderr
     assert "DATABASE_URL" in stderr
+
+
+# --- the Slack token: a bot token, and one Slack accepts ---
+
+
+@pytest.mark.parametrize("token", ["xoxp-1111-2222-UsErToKeN", "xapp-1-A0TEST-AppToKeN"])
+def test_a_token_that_is_not_a_bot_token_stops_with_status_2(tmp_path: Path, token: str) -> None:
+    settings = {**GOOD_SETTINGS, "SLACK_BOT_TOKEN": token}
+    status, stdout, stderr = start_bot(tmp_path, PORT=str(free_port()), **settings)
+
+    assert status == 2
+    [line] = problem_lines(stderr)
+    assert line.startswith("SLACK_BOT_TOKEN:") and "not a bot token" in line and "xoxb-" in line
+    assert token not in stdout + stderr
+    assert "Traceback" not in stdout + stderr
+
+
+async def test_a_token_slack_refuses_stops_the_start_with_status_2_before_the_store(
+    tmp_path: Path, slack: SlackStandIn
+) -> None:
+    slack.fail("auth.test", "token_revoked")
+    store = tmp_path / "bot.db"
+
+    status, stdout, stderr = await wa_bot(
+        tmp_path,
+        DATABASE_URL=f"sqlite+aiosqlite:///{store}",
+        PORT=str(free_port()),
+        SLACK_API_URL=slack.api_url,
+        **GOOD_SETTINGS,
+    )
+
+    assert status == 2
+    assert stdout == ""
+    [line] = stderr.splitlines()
+    assert line.startswith("wa-bot cannot start: SLACK_BOT_TOKEN: ") and "token_revoked" in line
+    assert [call.method for call in slack.calls] == ["auth.test"]
+    assert not store.exists()  # a start Slack refuses changes nothing: the store is not even created
+    for secret in ("xoxb-test-token", SIGNING, KALEYRA_KEY):
+        assert secret not in stderr
+
+
+async def test_slack_out_of_reach_stops_the_start_with_status_1(tmp_path: Path) -> None:
+    unreachable = f"http://127.0.0.1:{free_port()}/api/"
+
+    status, stdout, stderr = await wa_bot(
+        tmp_path, PORT=str(free_port()), SLACK_API_URL=unreachable, **GOOD_SETTINGS
+    )
+
+    assert status == 1
+    assert stdout == ""
+    [line] = stderr.splitlines()
+    assert line.startswith("wa-bot cannot start: SLACK_API_URL: ") and unreachable in line
+    assert "xoxb-test-token" not in stderr

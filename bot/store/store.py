@@ -82,6 +82,32 @@ def _upgrade(connection: Connection) -> str:
     return head
 
 
+@dataclass(frozen=True)
+class Schema:
+    """Where a store's schema stands against this code, read without changing anything."""
+
+    revisions: tuple[str, ...]  # the store's (none before its first migration)
+    head: str  # this code's newest
+    newer: tuple[str, ...]  # the store's revisions this code has never heard of: a newer wa-bot's
+    has_tables: bool  # an unversioned store that has tables was made before revisions existed
+
+    @property
+    def at_head(self) -> bool:
+        return self.revisions == (self.head,)
+
+
+def _schema(connection: Connection) -> Schema:
+    script = ScriptDirectory.from_config(alembic_config())
+    known = {revision.revision for revision in script.walk_revisions()}
+    revisions = tuple(MigrationContext.configure(connection).get_current_heads())
+    return Schema(
+        revisions=revisions,
+        head=_head_of(script),
+        newer=tuple(revision for revision in revisions if revision not in known),
+        has_tables=bool(inspect(connection).get_table_names()),
+    )
+
+
 def _engine_options(url: str) -> dict[str, Any]:
     """SQLite waits for a writer rather than failing at once; PostgreSQL needs nothing more."""
     return {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}
@@ -135,6 +161,11 @@ class Store:
         """The store's schema revision; None before the first migrate()."""
         async with self.engine.connect() as connection:
             return await connection.run_sync(_current_revision)
+
+    async def schema(self) -> Schema:
+        """Where the store's schema stands (reads only: `wa-bot check` never migrates)."""
+        async with self.engine.connect() as connection:
+            return await connection.run_sync(_schema)
 
     @staticmethod
     def head_revision() -> str:

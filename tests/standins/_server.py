@@ -7,6 +7,7 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 T = TypeVar("T")
 
@@ -17,6 +18,8 @@ class LocalServer:
     def __init__(self) -> None:
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        # "METHOD /path" of every request that reached the server, whether a route answers it or not.
+        self.received: list[str] = []
 
     def _build_app(self) -> web.Application:
         raise NotImplementedError
@@ -28,11 +31,18 @@ class LocalServer:
         if self._runner is not None:
             raise RuntimeError(f"{type(self).__name__} is already started")
         # A short shutdown timeout: a handler still sleeping in a queued `delay` must not hold up stop().
-        runner = web.AppRunner(self._build_app(), access_log=None, shutdown_timeout=0.25)
+        app = self._build_app()
+        app.middlewares.append(self._record)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.25)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
         self._runner = runner
         self._port = runner.addresses[0][1]
+
+    @web.middleware
+    async def _record(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        self.received.append(f"{request.method} {request.path}")
+        return await handler(request)
 
     async def stop(self) -> None:
         if self._runner is None:
