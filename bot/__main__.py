@@ -42,11 +42,19 @@ def main(argv: list[str] | None = None) -> None:
         help="upgrade the store's schema to this wa-bot's revision (reads only DATABASE_URL)",
         epilog=SETTINGS_SOURCES,
     )
+    commands.add_parser(
+        "demo",
+        help="try wa-bot with no settings: the real bot, the sandbox and a Slack stand-in play a short session",
+    )
     arguments = parser.parse_args(argv)
     if arguments.sandbox:
         os.environ["WA_BOT_SANDBOX"] = "1"
     if arguments.command == "migrate":
         migrate()
+    elif arguments.command == "demo":
+        from bot.demo import main as demo
+
+        demo()
     else:
         run()
 
