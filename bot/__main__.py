@@ -48,6 +48,10 @@ def main(argv: list[str] | None = None) -> None:
         "or calling a provider; one line per check, exit 0 when all hold, 1 otherwise",
         epilog=SETTINGS_SOURCES,
     )
+    commands.add_parser(
+        "demo",
+        help="try wa-bot with no settings: the real bot, the sandbox and a Slack stand-in play a short session",
+    )
     arguments = parser.parse_args(argv)
     if arguments.sandbox:
         os.environ["WA_BOT_SANDBOX"] = "1"
@@ -57,6 +61,10 @@ def main(argv: list[str] | None = None) -> None:
         from bot.check import check
 
         raise SystemExit(check())
+    elif arguments.command == "demo":
+        from bot.demo import main as demo
+
+        demo()
     else:
         run()
 

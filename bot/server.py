@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -83,12 +86,13 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
     # Bolt's and the Socket Mode client's loggers carry whole payloads (OTPs too): logs.configure() caps them.
-    app = AsyncApp(
-        client=client,
-        signing_secret=signing_secret,
-        process_before_response=False,
-        logger=logging.getLogger("slack_bolt.wa-bot"),
-    )
+    with _hidden_from_bolt():
+        app = AsyncApp(
+            client=client,
+            signing_secret=signing_secret,
+            process_before_response=False,
+            logger=logging.getLogger("slack_bolt.wa-bot"),
+        )
     threads = SlackThreads(client, store, accounts, sandbox=settings.wa_bot_sandbox)
     numbers = Numbers(
         store=store,
@@ -118,6 +122,18 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
     handlers.register(app, numbers, gate)
     gate.start()  # the user groups' members are read in the background, never on a request's way in
     return Bot(settings, identity, accounts, store, session, numbers, sweeper, app, gate)
+
+
+@contextmanager
+def _hidden_from_bolt() -> Iterator[None]:
+    """Bolt reads some variables itself, whatever wa-bot's settings say: SLACK_BOT_TOKEN (a warning that the
+    client's token wins) and SLACK_CLIENT_ID/SECRET (an OAuth flow wa-bot does not serve). It gets none of them."""
+    names = ("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")
+    saved = {name: os.environ.pop(name) for name in names if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
 
 
 def web_app(bot: Bot) -> web.Application:

@@ -42,8 +42,10 @@ def otp_of(phone_number_id: str) -> str:
 
 
 def _refuse(body: dict[str, Any]) -> ProviderError:
-    """A documented failure body, read exactly as Kaleyra's answer would be."""
-    return error_of(KaleyraResponse.model_validate(body), 200)
+    """A documented failure body, read exactly as Kaleyra's answer would be, and said to come from the sandbox."""
+    error = error_of(KaleyraResponse.model_validate(body), 200)
+    error.provider = "Sandbox"
+    return error
 
 
 def _on_purpose(text: str | None, failures: dict[str, dict[str, Any]]) -> None:

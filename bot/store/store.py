@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,7 +15,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, and_, func, inspect, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.store.models import Number, Operation, Outcome, SandboxNumber, utcnow
@@ -60,10 +61,24 @@ def _current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
+def _write_ahead_log(connection: Connection, attempts: int = 100) -> None:
+    """WAL, so readers never wait for a writer. Switching needs the file to itself for a moment: processes
+    starting together on a new file take turns (a start-up wait, so a short blocking sleep is fine)."""
+    for attempt in range(attempts):
+        try:
+            if connection.exec_driver_sql("PRAGMA journal_mode").scalar() != "wal":
+                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+            return
+        except OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+
+
 def _upgrade(connection: Connection) -> str:
     """One transaction: wait for any other migration, refuse a newer store, stamp an unversioned one, upgrade."""
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("PRAGMA journal_mode=WAL")  # readers never wait for a writer
+        _write_ahead_log(connection)
         # The write lock before Alembic starts: another process waits here, and the DDL commits as one.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
     elif connection.dialect.name == "postgresql":  # another replica waits here until this one commits

@@ -1,0 +1,346 @@
+"""The scripted session: a person in Slack types commands, fills modals and clicks buttons, and every step is a
+request signed as Slack signs it, posted to the real bot's /slack/events.
+
+Each step waits for what Slack would show next by polling what the stand-in recorded, with a timeout.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+
+from bot.demo.slack import TEAM_ID, DemoFailed, Message, SlackStandIn
+from bot.demo.transcript import Transcript
+from bot.slack.forms import initial_values_of
+
+PERSON_ID = "U0OPS"
+PERSON_NAME = "ops"
+CHANNEL_ID = "C0WAOPS"
+CHANNEL_NAME = "wa-ops"
+APP_ID = "A0DEMO"
+FIRST_NUMBER = "+91 98765 43210"
+SECOND_NUMBER = "+44 20 7946 0958"
+SANDBOX_CODE = re.compile(r"the code that works is (\d{6})")
+
+
+@dataclass
+class Answer:
+    """The bot's HTTP answer to one request, as Slack received it."""
+
+    body: Any
+
+    @property
+    def action(self) -> dict[str, Any]:
+        return self.body if isinstance(self.body, dict) else {}
+
+
+class Person:
+    """Someone in #wa-ops; each command, submission and click is posted to the bot the way Slack posts it."""
+
+    def __init__(
+        self, events_url: str, signing_secret: str, slack: SlackStandIn, session: aiohttp.ClientSession
+    ):
+        self.events_url = events_url
+        self.signing_secret = signing_secret
+        self.slack = slack
+        self.session = session
+        self._triggers = 0
+
+    def _trigger(self) -> str:
+        self._triggers += 1
+        return f"{self._triggers}.{int(time.time())}.demo"
+
+    async def _post(self, form: dict[str, str]) -> Answer:
+        body = urlencode(form)
+        timestamp = str(int(time.time()))
+        digest = hmac.new(self.signing_secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256)
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": f"v0={digest.hexdigest()}",
+        }
+        async with self.session.post(self.events_url, data=body, headers=headers) as response:
+            text = await response.text()
+            if response.status != 200:
+                raise DemoFailed(f"the bot answered HTTP {response.status} to a signed request")
+            try:
+                return Answer(json.loads(text) if text else None)
+            except ValueError:
+                return Answer(text)
+
+    async def command(self, command: str, text: str) -> Answer:
+        """A slash command, form-encoded as Slack sends it."""
+        return await self._post(
+            {
+                "token": "deprecated-verification-token",
+                "team_id": TEAM_ID,
+                "team_domain": "wa-bot-demo",
+                "channel_id": CHANNEL_ID,
+                "channel_name": CHANNEL_NAME,
+                "user_id": PERSON_ID,
+                "user_name": PERSON_NAME,
+                "command": command,
+                "text": text,
+                "api_app_id": APP_ID,
+                "response_url": self.slack.response_url(),
+                "trigger_id": self._trigger(),
+            }
+        )
+
+    async def _interact(self, payload: dict[str, Any]) -> Answer:
+        payload = {
+            "team": {"id": TEAM_ID, "domain": "wa-bot-demo"},
+            "user": {"id": PERSON_ID, "username": PERSON_NAME, "name": PERSON_NAME, "team_id": TEAM_ID},
+            "api_app_id": APP_ID,
+            "token": "deprecated-verification-token",
+            "trigger_id": self._trigger(),
+            **payload,
+        }
+        return await self._post({"payload": json.dumps(payload)})
+
+    async def submit(self, view: dict[str, Any], values: dict[str, str | None]) -> Answer:
+        """Submit `view` as Slack holds it now, its inputs holding `values`; the answer's
+        `response_action: update` is shown as Slack shows it, unless the bot has already shown something newer."""
+        answer = await self._interact(
+            {"type": "view_submission", "view": {**view, "state": {"values": state_of(view, values)}}}
+        )
+        shown = self.slack.views.get(view["id"])
+        if answer.action.get("response_action") == "update" and shown and shown["hash"] == view["hash"]:
+            self.slack.render(view["id"], answer.action["view"])
+        elif not answer.action:  # an empty acknowledgement closes the modal
+            self.slack.views.pop(view["id"], None)
+        return answer
+
+    async def click(self, message: Message, label: str) -> Answer:
+        """Click the button labelled `label` under `message`."""
+        button = next(
+            (
+                element
+                for block in message.blocks
+                if block.get("type") == "actions"
+                for element in block.get("elements", [])
+                if element.get("type") == "button" and element["text"]["text"] == label
+            ),
+            None,
+        )
+        if button is None:
+            raise DemoFailed(f"no [ {label} ] button under the message")
+        block_id = next(b.get("block_id") for b in message.blocks if button in b.get("elements", []))
+        return await self._interact(
+            {
+                "type": "block_actions",
+                "container": {
+                    "type": "message",
+                    "message_ts": message.ts,
+                    "channel_id": message.channel,
+                    "is_ephemeral": False,
+                    "thread_ts": message.thread_ts,
+                },
+                "channel": {"id": message.channel, "name": CHANNEL_NAME},
+                "message": {"ts": message.ts, "text": message.text, "blocks": message.blocks},
+                "response_url": self.slack.response_url(),
+                "actions": [
+                    {
+                        "type": "button",
+                        "action_id": button["action_id"],
+                        "block_id": block_id,
+                        "text": button["text"],
+                        "value": button.get("value", ""),
+                        "action_ts": f"{time.time():.6f}",
+                    }
+                ],
+            }
+        )
+
+
+def state_of(view: dict[str, Any], values: dict[str, str | None]) -> dict[str, Any]:
+    """`view.state.values` as Slack sends them: every input block, filled or empty."""
+    state: dict[str, Any] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        element = block["element"]
+        value = values.get(block["block_id"])
+        entry: dict[str, Any] = {"type": element["type"]}
+        if element["type"] in ("static_select", "radio_buttons"):
+            entry["selected_option"] = next((o for o in element["options"] if o["value"] == value), None)
+        else:
+            entry["value"] = value
+        state[block["block_id"]] = {element["action_id"]: entry}
+    return state
+
+
+class Session:
+    """The steps, each told in the transcript as it happens."""
+
+    def __init__(self, person: Person, slack: SlackStandIn, transcript: Transcript) -> None:
+        self.person = person
+        self.slack = slack
+        self.say = transcript
+
+    # --- waiting for Slack ---
+
+    async def opened(self, mark: int, callback_id: str) -> dict[str, Any]:
+        """The modal `callback_id` the bot opened after `mark`, as Slack holds it."""
+
+        def found() -> dict[str, Any] | None:
+            for index, view_id in self.slack.opened:
+                view = self.slack.views.get(view_id)
+                if index >= mark and view is not None and view.get("callback_id") == callback_id:
+                    return view
+            return None
+
+        return await self.slack.wait_for(found, f"{callback_id} modal opened")
+
+    async def updated(self, mark: int, view_id: str) -> dict[str, Any]:
+        """The modal `view_id` after the bot's views.update since `mark`."""
+        await self.slack.wait_for(
+            lambda: next(
+                (c for c in self.slack.since(mark, "views.update") if c.args.get("view_id") == view_id), None
+            ),
+            "update of the modal",
+        )
+        return self.slack.views[view_id]
+
+    async def reply(self, mark: int, words: str, parent: Message | None = None) -> tuple[Message, Message]:
+        """The parent and the first reply posted after `mark` saying `words`, once the bot has brought the
+        parent up to date after it (it edits the parent right after each reply)."""
+
+        def found() -> tuple[Message, Message] | None:
+            for candidate in [parent] if parent else self.slack.parents():
+                replies = [r for r in self.slack.thread(candidate) if r.posted >= mark and words in r.text]
+                if replies and candidate.updated > replies[0].posted:
+                    return candidate, replies[0]
+            return None
+
+        return await self.slack.wait_for(found, f"reply saying “{words}” in the thread")
+
+    async def command(self, typed: str) -> None:
+        """@ops types `typed` in #wa-ops; the bot acknowledges with nothing to show (it opens a modal, or
+        answers through the response_url)."""
+        self.say.person(PERSON_ID, CHANNEL_ID, typed)
+        command, _, text = typed.partition(" ")
+        answer = await self.person.command(command, text)
+        if answer.body:
+            shown = answer.action.get("text") or answer.body
+            raise DemoFailed(f"{command} answered at once instead: {self.say.plain(str(shown))}")
+
+    # --- telling ---
+
+    async def fill(self, view: dict[str, Any], typed: dict[str, str | None]) -> Answer:
+        """Fill `view` (what was pre-filled stays), print it, submit it, and say what Slack showed at once."""
+        values = {**initial_values_of(view), **typed}
+        self.say.modal(view, values)
+        answer = await self.person.submit(view, values)
+        if answer.action.get("response_action") == "errors":
+            self.say.note("The modal stays open with errors under the fields:")
+            self.say.modal(view, values, answer.action.get("errors") or {}, submitted=False)
+        elif answer.action.get("response_action") == "update":
+            title = (answer.action.get("view") or {}).get("title", {}).get("text", "")
+            self.say.note(f"The modal shows “{title}”, then:")
+        else:
+            self.say.note("The modal closes.")
+        return answer
+
+    async def fill_and_wait(self, view: dict[str, Any], typed: dict[str, str | None]) -> dict[str, Any]:
+        """Fill and submit `view`, then the modal as the bot updated it after the submission."""
+        mark = self.slack.mark()
+        answer = await self.fill(view, typed)
+        if answer.action.get("response_action") != "update":
+            raise DemoFailed(f"the “{view['title']['text']}” modal did not stay open for the answer")
+        return await self.updated(mark, view["id"])
+
+    def thread(self, parent: Message) -> None:
+        self.say.line()
+        self.say.thread(parent, self.slack.thread(parent))
+
+    # --- the steps ---
+
+    async def add_and_verify(self) -> Message:
+        """1–2. /wa-add with the number and name → the add modal → Added → Enter OTP → a wrong code, then the
+        right one read from the thread → Verified."""
+        self.say.heading("1. Add a number")
+        mark = self.slack.mark()
+        await self.command(f"/wa-add {FIRST_NUMBER} Acme Support")
+        view = await self.opened(mark, "wa_add")
+        self.say.note("The add modal opens, pre-filled; the OTP is to come by SMS.")
+        await self.fill(view, {"verification_type": "SMS"})
+        parent, added = await self.reply(mark, "Added")
+        self.thread(parent)
+
+        self.say.heading("2. Verify it with the code")
+        found = SANDBOX_CODE.search(self.say.words(added.blocks))  # read as the person reads it
+        if found is None:
+            raise DemoFailed("the Added reply shows no SANDBOX code")
+        code = found.group(1)
+        wrong = "123456" if code != "123456" else "654321"
+        self.say.line(
+            f"@{PERSON_NAME} clicks [ Enter OTP ] in the thread, and first types a wrong code, {wrong}."
+        )
+        mark = self.slack.mark()
+        await self.person.click(added, "Enter OTP")
+        view = await self.opened(mark, "wa_verify")
+        back = await self.fill_and_wait(view, {"otp": wrong})
+        self.say.modal(back, submitted=False)
+        if "Incorrect OTP format" not in self.say.words(back["blocks"]):
+            raise DemoFailed("the wrong code did not come back with “Incorrect OTP format”")
+        self.say.line(f"@{PERSON_NAME} types the code the thread shows, {code}, in the same modal.")
+        self.say.modal(await self.fill_and_wait(back, {"otp": code}), submitted=False)
+        parent, _ = await self.reply(mark, "Verified", parent)
+        self.thread(parent)
+        return parent
+
+    async def update(self, parent: Message) -> None:
+        """3. /wa-update → the profile form → address and about → Profile updated, listing what changed."""
+        self.say.heading("3. Update its business profile")
+        mark = self.slack.mark()
+        await self.command(f"/wa-update {FIRST_NUMBER}")
+        view = await self.opened(mark, "wa_update")
+        typed: dict[str, str | None] = {
+            "address": "Bandra Kurla Complex, Mumbai 400051",
+            "about": "Acme Support answers in minutes",
+        }
+        await self.fill(view, typed)
+        await self.reply(mark, "Profile updated", parent)
+        self.thread(parent)
+
+    async def provider_error(self) -> None:
+        """4. One documented provider error on purpose: the display name `sandbox:try_later`."""
+        self.say.heading("4. A provider error (Sandbox WA500, on purpose)")
+        mark = self.slack.mark()
+        await self.command(f"/wa-add {SECOND_NUMBER}")
+        view = await self.opened(mark, "wa_add")
+        self.say.note("In the sandbox, the display name sandbox:<case> gives that documented failure.")
+        await self.fill(view, {"name": "sandbox:try_later", "verification_type": "SMS"})
+        parent, failed = await self.reply(mark, "The add failed")
+        if not all(words in self.say.words(failed.blocks) for words in ("Sandbox WA500", "[ Retry ]")):
+            raise DemoFailed("the failed add shows no Sandbox WA500 or no [ Retry ]")
+        self.thread(parent)
+
+    async def numbers(self) -> None:
+        """5. /wa-numbers → the ephemeral list."""
+        self.say.heading("5. List the numbers")
+        shown = len(self.slack.ephemerals)
+        await self.command("/wa-numbers")
+        answer = await self.slack.wait_for(
+            lambda: self.slack.ephemerals[shown] if len(self.slack.ephemerals) > shown else None,
+            "ephemeral answer to /wa-numbers",
+        )
+        self.say.line()
+        self.say.ephemeral(answer)
+
+    async def run(self) -> None:
+        number = await self.add_and_verify()
+        await self.update(number)
+        await self.provider_error()
+        # Bulk add (issue 7) is not built yet. Once /wa-add takes a list, its step goes here: a method like
+        # add_and_verify() that submits ten numbers and prints their threads.
+        await self.numbers()
