@@ -86,7 +86,7 @@ async def test_a_number_is_added_verified_and_updated_in_the_sandbox_without_a_p
 
 @pytest.mark.parametrize("case", sorted(doc.V2_ADD_FAILURES))
 async def test_every_documented_add_failure_can_be_produced_on_purpose(
-    sandbox_settings: Settings, slack: SlackStandIn, case: str
+    sandbox_settings: Settings, slack: SlackStandIn, kaleyra: KaleyraStandIn, case: str
 ) -> None:
     async with running(sandbox_settings, slack) as person:
         await add(person, f"sandbox:{case}")
@@ -94,6 +94,7 @@ async def test_every_documented_add_failure_can_be_produced_on_purpose(
         assert doc.V2_ADD_FAILURES[case]["message"] in text_of(failed).replace("&amp;", "&")
         assert buttons_of(failed) == ["retry"]
         assert (await stored_number(person)).state == State.FAILED
+    assert kaleyra.requests == []  # nothing left the machine
 
 
 async def test_the_sandbox_keeps_its_numbers_across_a_restart(
@@ -125,3 +126,17 @@ async def test_an_unknown_phone_number_id_is_refused_as_kaleyra_documents(
             "views.update",
             lambda c: doc.V2_VERIFY_FAILURES["invalid_phone_number"]["message"] in text_of(c.args["view"]),
         )
+
+
+@pytest.mark.parametrize("case", sorted(doc.V2_UPDATE_FAILURES))
+async def test_every_documented_update_failure_can_be_produced_on_purpose(
+    sandbox_settings: Settings, slack: SlackStandIn, kaleyra: KaleyraStandIn, case: str
+) -> None:
+    async with running(sandbox_settings, slack) as person:
+        await add(person)
+        await reply_saying(slack, "Added")
+        await person.command("/wa-update", NUMBER_AS_TYPED)
+        await person.submit(await person.opened_view("wa_update"), {"about": f"sandbox:{case}"})
+        failed = await reply_saying(slack, "The update failed")
+        assert doc.V2_UPDATE_FAILURES[case]["message"] in text_of(failed).replace("&amp;", "&")
+    assert kaleyra.requests == []  # nothing left the machine
