@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 from aiohttp import web
+from hypothesis import settings
 from sqlalchemy import insert
 from standins import KaleyraStandIn, MetaStandIn, SlackStandIn
 
@@ -28,6 +29,10 @@ SID = "HXAP16XXXXXX97IN"
 WABA_ID = "766XXXXXXXXXX"
 OPERATOR = "U0OPS"
 CHANNEL = "C0OPS"
+
+# Property tests run the same examples everywhere (CI included) and keep nothing between runs.
+settings.register_profile("wa-bot", derandomize=True, database=None, deadline=None)
+settings.load_profile("wa-bot")
 
 
 @pytest.fixture
