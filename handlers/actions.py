@@ -15,17 +15,16 @@ from bot.lifecycle.states import State
 from bot.lifecycle.usecases import Numbers
 from bot.slack import forms, views
 from bot.store import Number
-from handlers.payloads import READ_BUDGET_SECONDS, ModalContext, button_intent
+from handlers.payloads import READ_BUDGET_SECONDS, ModalContext, button_intent, requester_of, row_id_of
+
+UNREADABLE_BUTTON = (
+    "wa-bot cannot read that button, so nothing was done. Find the number with `/wa-numbers <number>` "
+    "and use the buttons in its thread."
+)
 
 
 def register(app: AsyncApp, numbers: Numbers) -> None:
     accounts = numbers.accounts
-
-    def requester_of(body: dict[str, Any]) -> Requester:
-        channel = (body.get("channel") or {}).get("id") or body["user"]["id"]
-        return Requester(
-            user_id=body["user"]["id"], channel_id=channel, response_url=body.get("response_url")
-        )
 
     async def open_otp_modal(
         number: Number, requester: Requester, trigger_id: str, client: AsyncWebClient
@@ -59,10 +58,10 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
         await ack()
         view = body["view"]
         chosen = accounts.get(action["selected_option"]["value"])
-        if chosen is None:
-            return
-        typed = forms.values_of(view["state"])
         context = ModalContext.of(view)
+        if chosen is None or context is None:
+            return
+        typed = forms.values_of(view.get("state"))
         context.account = chosen.name
         choices = [a for a in accounts.values() if isinstance(a, KaleyraAccount)]
         if view["callback_id"] == "wa_add":
@@ -78,13 +77,23 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
             return
         await client.views_update(view_id=view["id"], hash=view.get("hash"), view=new_view)
 
+    async def clicked(body: dict[str, Any], action: dict[str, Any]) -> tuple[Requester, int] | None:
+        """Who clicked, and the number or operation ID the button carries; None after saying what is wrong."""
+        requester = requester_of(body)
+        row_id = row_id_of(action)
+        if requester is not None and row_id is None:
+            await numbers.threads.tell(requester, UNREADABLE_BUTTON)
+        return None if requester is None or row_id is None else (requester, row_id)
+
     @app.action("enter_otp")
     async def enter_otp(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        requester = requester_of(body)
-        number = await asyncio.wait_for(numbers.number(int(action["value"])), READ_BUDGET_SECONDS)
+        if (click := await clicked(body, action)) is None:
+            return
+        requester, number_id = click
+        number = await asyncio.wait_for(numbers.number(number_id), READ_BUDGET_SECONDS)
         if number is None:
             await numbers.threads.tell(requester, "No code is awaited: the number is unknown to wa-bot.")
             return
@@ -93,14 +102,19 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
     @app.action("resend_otp")
     async def resend_otp(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        await numbers.resend(int(action["value"]), requester_of(body), button_intent(body, action))
+        if (click := await clicked(body, action)) is None:
+            return
+        requester, number_id = click
+        await numbers.resend(number_id, requester, button_intent(body, action))
 
     @app.action("retry")
     async def retry(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
     ) -> None:
         await ack()
-        requester = requester_of(body)
-        outcome = await numbers.retry(int(action["value"]), requester, button_intent(body, action))
+        if (click := await clicked(body, action)) is None:
+            return
+        requester, operation_id = click
+        outcome = await numbers.retry(operation_id, requester, button_intent(body, action))
         if isinstance(outcome, Number):  # a verify: the person enters a code again
             await open_otp_modal(outcome, requester, body["trigger_id"], client)

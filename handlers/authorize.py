@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack import views
-from handlers.payloads import in_background
+from handlers.payloads import channel_of, in_background
 
 log = logging.getLogger(__name__)
 REFUSAL = (
@@ -116,10 +116,9 @@ class Gate:
         if kind == "view_submission":
             view = views.notice_modal("Not allowed", [refusal])
             return BoltResponse(status=200, body={"response_action": "update", "view": view})
-        if kind == "block_actions" and body.get("channel"):
-            in_background(
-                self._refuse_in_channel(body["channel"]["id"], str(context.get("user_id")), refusal)
-            )
+        channel = channel_of(body)
+        if kind == "block_actions" and channel:
+            in_background(self._refuse_in_channel(channel, str(context.get("user_id")), refusal))
         if kind == "slash_command":
             return BoltResponse(status=200, body={"response_type": "ephemeral", "text": refusal})
         return BoltResponse(status=200, body="")

@@ -15,15 +15,18 @@ from bot.lifecycle.usecases import AddRequest, Numbers
 from bot.providers.kaleyra import AddWhatsAppNumberRequest
 from bot.slack import forms, views
 from bot.slack.words import explain
-from handlers.payloads import ModalContext, bounded, view_intent
+from handlers.payloads import ModalContext, bounded, user_of, view_intent
 
 log = logging.getLogger(__name__)
+
+
 ACCOUNT_GONE = "Pick one of the Kaleyra accounts."
 
 
-def where_account(view: dict[str, Any], otherwise: str) -> str:
-    """The block to show an account problem under: the account select, or the form's first field."""
-    return "account" if "account" in view.get("state", {}).get("values", {}) else otherwise
+def expired(command: str) -> dict[str, Any]:
+    """The answer to a form that cannot be read (forged, or from an older bot): nothing was sent, start again."""
+    words = f"wa-bot cannot read this form any more, so nothing was sent. Close it and run {command} again."
+    return views.notice_modal("Form expired", [words])
 
 
 def register(app: AsyncApp, numbers: Numbers) -> None:
@@ -35,6 +38,16 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
         """The account picked in the modal (or the one it was opened for); None for a name not configured."""
         return accounts.get(values.get("account") or context.account or next(iter(accounts)))
 
+    async def read(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], command: str
+    ) -> tuple[ModalContext, str, dict[str, str | None]] | None:
+        """The modal's context, who submitted it and what they typed; None after saying the form is unreadable."""
+        context, user = ModalContext.of(view), user_of(body)
+        if context is None or user is None:
+            await ack(response_action="update", view=expired(command))
+            return None
+        return context, user, forms.values_of(view.get("state"))
+
     async def show(client: AsyncWebClient, view: dict[str, Any], next_view: dict[str, Any]) -> None:
         try:
             await client.views_update(view_id=view["id"], view=next_view)
@@ -45,8 +58,9 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
     async def wa_add(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        context = ModalContext.of(view)
-        values = forms.values_of(view["state"])
+        if (form := await read(ack, body, view, "/wa-add")) is None:
+            return
+        context, user, values = form
         account = account_of(values, context)
         if account is None:
             await ack(response_action="errors", errors={"account": "Pick one of the accounts in the list."})
@@ -67,7 +81,7 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
         if live is not None:  # nothing is sent and nothing changes; the lifecycle would refuse it anyway
             await ack(response_action="errors", errors={number_block: views.live_number(live)})
             return
-        requester = context.requester(body["user"]["id"])
+        requester = context.requester(user)
         if not isinstance(request, AddWhatsAppNumberRequest):
             await ack()
             await numbers.add(account.name, request, requester, view_intent(view))
@@ -79,7 +93,7 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
         )
         result = await numbers.add(account.name, request, requester, view_intent(view))
         refusal = result.error
-        form_fields = {b["block_id"] for b in view["blocks"] if b["type"] == "input"}
+        form_fields = set(forms.initial_values_of(view))
         problems = {k: v for k, v in (refusal.field_errors if refusal else {}).items() if k in form_fields}
         if problems:
             next_view = views.add_modal(list(accounts.values()), account, context.dump(), values, problems)
@@ -97,8 +111,9 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
     async def wa_verify(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
-        context = ModalContext.of(view)
-        values = forms.values_of(view["state"])
+        if (form := await read(ack, body, view, "/wa-verify")) is None:
+            return
+        context, user, values = form
         errors: dict[str, str] = {}
         otp = typed_id = ""
         try:
@@ -107,8 +122,8 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
             errors.update(error.errors)
         account = accounts.get(values.get("account") or context.account or "")
         if not isinstance(account, KaleyraAccount):
-            errors[where_account(view, "otp")] = ACCOUNT_GONE
-        if "id" in view["state"].get("values", {}):
+            errors["account" if "account" in values else "otp"] = ACCOUNT_GONE  # under a block the form has
+        if "id" in values:  # the modal asks for the phone number ID
             try:
                 typed_id = forms.phone_number_id_of(values)
             except forms.FormErrors as error:
@@ -119,7 +134,7 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
                 errors=errors or {"otp": "This form has expired: run /wa-verify again."},
             )
             return
-        requester = context.requester(body["user"]["id"])
+        requester = context.requester(user)
         await ack(
             response_action="update",
             view=views.notice_modal("Verifying…", ["Checking the code with Kaleyra…"]),
@@ -153,12 +168,18 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
 
     @app.view("wa_update")
     async def wa_update(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        context = ModalContext.of(view)
-        values = forms.values_of(view["state"])
+        form = await read(ack, body, view, "/wa-update")
+        if form is None:
+            return
+        context, user, values = form
+        fields = [block_id for block_id in values if block_id != "account"]
+        if context.e164 is None or not fields:  # the bot opens it with a number, and fields to change
+            await ack(response_action="update", view=expired("/wa-update"))
+            return
         account = accounts.get(values.get("account") or context.account or "")
-        first = next((b for b in view["state"].get("values", {}) if b != "account"), "address")
-        if not isinstance(account, KaleyraAccount) or not context.e164:
-            await ack(response_action="errors", errors={where_account(view, first): ACCOUNT_GONE})
+        if not isinstance(account, KaleyraAccount):
+            where = "account" if "account" in values else fields[0]
+            await ack(response_action="errors", errors={where: ACCOUNT_GONE})
             return
         try:
             request = forms.update_request(values, context.e164)
@@ -170,8 +191,9 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
         if not any(before.get(name) != value for name, value in typed.items()):
             words = "Change at least one field: every filled-in field already has this value."
             await ack(
-                response_action="errors", errors={first: words if typed else "Fill in at least one field."}
+                response_action="errors",
+                errors={fields[0]: words if typed else "Fill in at least one field."},
             )
             return
         await ack()
-        await numbers.update(account.name, request, context.requester(body["user"]["id"]), view_intent(view))
+        await numbers.update(account.name, request, context.requester(user), view_intent(view))

@@ -21,6 +21,7 @@ import aiohttp
 import asyncpg
 import pytest
 from aiohttp import web
+from hypothesis import settings
 from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 from standins import KaleyraStandIn, MetaStandIn, SlackStandIn
@@ -118,6 +119,11 @@ def postgres_url() -> Iterator[str]:
     """One database for a test module."""
     with a_postgres_database() as url:
         yield url
+
+
+# Property tests run the same examples everywhere (CI included) and keep nothing between runs.
+settings.register_profile("wa-bot", derandomize=True, database=None, deadline=None)
+settings.load_profile("wa-bot")
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -36,3 +37,12 @@ class ProviderError(Exception):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.code} · {self.message}"
+
+
+def seconds_to_wait(retry_after: str | None, default: float) -> float:
+    """A Retry-After header in seconds; `default` when it is absent, a date, or no finite number."""
+    try:
+        seconds = float(retry_after) if retry_after else default
+    except ValueError:
+        return default
+    return max(0.0, seconds) if math.isfinite(seconds) else default

@@ -23,7 +23,7 @@ from pydantic import (
 
 from bot.accounts import KaleyraAccount
 from bot.providers.base import Added
-from bot.providers.errors import Delivery, ProviderError
+from bot.providers.errors import Delivery, ProviderError, seconds_to_wait
 
 
 class Category(StrEnum):
@@ -285,24 +285,29 @@ class KaleyraClient:
             raise ProviderError(
                 "Kaleyra", "NETWORK", message, retryable=True, delivery=Delivery.UNANSWERED
             ) from None
-        try:
-            envelope = KaleyraResponse.model_validate_json(text)
-            if envelope.code is None and envelope.error is None:
-                raise ValueError("no envelope")
-        except (ValidationError, ValueError):
-            message = f"answered HTTP {status} without its JSON envelope"
-            raise ProviderError(
-                "Kaleyra",
-                f"HTTP {status}",
-                message,
-                http_status=status,
-                retryable=status >= 500 or status == 429,
-                delivery=Delivery.UNANSWERED if status >= 500 else Delivery.ANSWERED,
-                retry_after=_seconds(retry_after) if status == 429 else None,
-            ) from None
-        if envelope.code != success:
-            raise error_of(envelope, status)
-        return envelope
+        return envelope_of(status, text, retry_after, success)
+
+
+def envelope_of(status: int, text: str, retry_after: str | None, success: str) -> KaleyraResponse:
+    """An answer's envelope when its code is `success`; otherwise the ProviderError the answer means."""
+    try:
+        envelope = KaleyraResponse.model_validate_json(text)
+        if envelope.code is None and envelope.error is None:
+            raise ValueError("no envelope")
+    except (ValidationError, ValueError):
+        message = f"answered HTTP {status} without its JSON envelope"
+        raise ProviderError(
+            "Kaleyra",
+            f"HTTP {status}",
+            message,
+            http_status=status,
+            retryable=status >= 500 or status == 429,
+            delivery=Delivery.UNANSWERED if status >= 500 else Delivery.ANSWERED,
+            retry_after=seconds_to_wait(retry_after, 1.0) if status == 429 else None,
+        ) from None
+    if envelope.code != success:
+        raise error_of(envelope, status)
+    return envelope
 
 
 def phone_number_id_of(data: Any) -> str:
@@ -314,13 +319,6 @@ def phone_number_id_of(data: Any) -> str:
     if isinstance(data, bool) or not isinstance(data, str | int) or str(data).strip() == "":
         raise ProviderError("Kaleyra", V2_SUCCESS, "success without the phone number ID", http_status=200)
     return str(data).strip()
-
-
-def _seconds(retry_after: str | None) -> float:
-    try:
-        return max(0.0, float(retry_after or 1))
-    except ValueError:
-        return 1.0
 
 
 def _v2(account: KaleyraAccount, operation: str) -> str:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.accounts import MetaAccount
 from bot.providers.base import Added
-from bot.providers.errors import Delivery, ProviderError
+from bot.providers.errors import Delivery, ProviderError, seconds_to_wait
 
 NEVER_RETRIED = {400, 401, 403, 404, 422}
 
@@ -83,47 +83,48 @@ class MetaClient:
             raise ProviderError(
                 "Meta", "NETWORK", message, retryable=True, delivery=Delivery.UNANSWERED
             ) from None
-        # A 5xx may come after Meta acted; a 429 means it did nothing and asks us to wait.
-        delivery = Delivery.UNANSWERED if status >= 500 else Delivery.ANSWERED
-        wait = (
-            (float(retry_after) if retry_after and retry_after.isdigit() else 0.0) if status == 429 else None
-        )
-        if status == 200:
-            try:
-                return AddPhoneNumbersResponse.model_validate_json(text)
-            except ValidationError:
-                raise ProviderError(
-                    "Meta", "NO_ID", "answered 200 without the new number's id", http_status=200
-                ) from None
+        return added_of(status, text, retry_after)
+
+
+def added_of(status: int, text: str, retry_after: str | None) -> AddPhoneNumbersResponse:
+    """The new number's id from a 200; otherwise the ProviderError the answer means."""
+    # A 5xx may come after Meta acted; a 429 means it did nothing and asks us to wait.
+    delivery = Delivery.UNANSWERED if status >= 500 else Delivery.ANSWERED
+    wait = seconds_to_wait(retry_after, 0.0) if status == 429 else None
+    if status == 200:
         try:
-            graph = GraphAPIError.model_validate_json(text).error
+            return AddPhoneNumbersResponse.model_validate_json(text)
         except ValidationError:
-            retryable = status == 429 or status >= 500
             raise ProviderError(
-                "Meta",
-                f"HTTP {status}",
-                "answered without a Graph API error body",
-                http_status=status,
-                retryable=retryable,
-                delivery=delivery,
-                retry_after=wait,
+                "Meta", "NO_ID", "answered 200 without the new number's id", http_status=200
             ) from None
-        retryable = status not in NEVER_RETRIED and (
-            status == 429 or status >= 500 or bool(graph.is_transient)
-        )
+    try:
+        graph = GraphAPIError.model_validate_json(text).error
+    except ValidationError:
+        retryable = status == 429 or status >= 500
         raise ProviderError(
-            provider="Meta",
-            code=str(graph.code),
-            message=graph.message,
+            "Meta",
+            f"HTTP {status}",
+            "answered without a Graph API error body",
             http_status=status,
             retryable=retryable,
             delivery=delivery,
             retry_after=wait,
-            user_title=graph.error_user_title,
-            user_message=graph.error_user_msg,
-            subcode=graph.error_subcode,
-            trace_id=graph.fbtrace_id,
-        )
+        ) from None
+    retryable = status not in NEVER_RETRIED and (status == 429 or status >= 500 or bool(graph.is_transient))
+    raise ProviderError(
+        provider="Meta",
+        code=str(graph.code),
+        message=graph.message,
+        http_status=status,
+        retryable=retryable,
+        delivery=delivery,
+        retry_after=wait,
+        user_title=graph.error_user_title,
+        user_message=graph.error_user_msg,
+        subcode=graph.error_subcode,
+        trace_id=graph.fbtrace_id,
+    )
 
 
 class MetaProvider:

@@ -30,13 +30,18 @@ class FormErrors(Exception):
         self.errors = errors
 
 
-def values_of(state: dict[str, Any]) -> dict[str, str | None]:
-    """`view.state.values` as block_id → the one value its element holds (text, selected option, …)."""
+def values_of(state: Any) -> dict[str, str | None]:
+    """`view.state.values` as block_id → the one value its element holds (text, selected option, …).
+
+    Only Slack's shape is read: a part of any other shape (forged, or from a future Slack) reads as nothing typed.
+    """
+    blocks = state.get("values") if isinstance(state, dict) else None
     values: dict[str, str | None] = {}
-    for block_id, actions in state.get("values", {}).items():
-        for element in actions.values():
+    for block_id, actions in (blocks if isinstance(blocks, dict) else {}).items():
+        for element in (actions if isinstance(actions, dict) else {}).values():
+            element = element if isinstance(element, dict) else {}
             option = element.get("selected_option")
-            raw = option.get("value") if option else element.get("value")
+            raw = option.get("value") if isinstance(option, dict) else element.get("value")
             values[block_id] = raw.strip() if isinstance(raw, str) and raw.strip() else None
     return values
 
@@ -159,10 +164,16 @@ def e164_of(request: AddPhoneNumberRequest | AddWhatsAppNumberRequest | AddPhone
 def initial_values_of(view: dict[str, Any]) -> dict[str, str | None]:
     """What each input of a modal was pre-filled with when it was shown (block_id → value)."""
     values: dict[str, str | None] = {}
-    for block in view.get("blocks", []):
-        element = block.get("element") or {}
-        if block.get("type") != "input":
+    blocks = view.get("blocks")
+    for block in blocks if isinstance(blocks, list) else []:
+        if (
+            not isinstance(block, dict)
+            or block.get("type") != "input"
+            or not isinstance(block.get("block_id"), str)
+        ):
             continue
+        element = block["element"] if isinstance(block.get("element"), dict) else {}
         option = element.get("initial_option")
-        values[block["block_id"]] = option.get("value") if option else element.get("initial_value")
+        raw = option.get("value") if isinstance(option, dict) else element.get("initial_value")
+        values[block["block_id"]] = raw if isinstance(raw, str) else None
     return values
