@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from conftest import (
@@ -40,6 +41,7 @@ from sqlalchemy import (
 from standins import SlackStandIn
 
 from bot.store import Base, Store, StoreNewerThanCode, head_revision
+from bot.store.store import alembic_config
 
 # The tables as create_tables() made them before the schema had revisions (0001_initial), frozen here so
 # that "a store made by the old code" keeps meaning that whatever the models become.
@@ -121,6 +123,20 @@ async def test_an_empty_store_is_migrated_to_head(store: Store) -> None:
             "sandbox_numbers",
         }
         assert await connection.run_sync(drift) == []
+
+
+async def test_every_revision_from_nothing_builds_exactly_the_models_schema(store: Store) -> None:
+    """migrate() builds an empty store from the models in one step; the revisions must build the same one."""
+
+    def every_revision(connection: Connection) -> None:
+        command.upgrade(alembic_config(connection), "head")
+
+    async with store.engine.begin() as connection:
+        await connection.run_sync(every_revision)
+    assert await store.current_revision() == head_revision()
+    async with store.engine.connect() as connection:
+        assert await connection.run_sync(drift) == []
+    assert await store.migrate() == head_revision()  # and a start after it changes nothing
 
 
 async def test_a_store_made_before_revisions_is_stamped_and_keeps_its_rows(store: Store) -> None:
