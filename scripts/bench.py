@@ -195,8 +195,8 @@ async def bench(count: int, kaleyra_delay: float, concurrency: int, database_url
             await slack.wait_for(
                 "views.open", lambda _: len(slack.calls_of("views.open")) >= count, timeout=30
             )
-            view_id, view = next((i, v) for i, v in slack.views.items() if v.get("callback_id") == "wa_add")
-            view = {**view, "id": view_id}
+            # One modal per command, as in Slack: each submission is its own intent (view id and hash).
+            modals = [{**v, "id": i} for i, v in slack.views.items() if v.get("callback_id") == "wa_add"]
 
             # Add-modal submissions while Kaleyra takes `kaleyra_delay` to answer each add.
             for _ in range(count):
@@ -206,7 +206,7 @@ async def bench(count: int, kaleyra_delay: float, concurrency: int, database_url
             async def submit(i: int) -> tuple[float, int, str]:
                 typed, e164 = bench_number(i)
                 sent_at[e164] = time.monotonic()
-                return await signer.post(submission_form(view, typed, f"Bench {i}"))
+                return await signer.post(submission_form(modals[i], typed, f"Bench {i}"))
 
             submissions = await run_all(count, concurrency, submit)
             assert all(status == 200 and not body for _, status, body in submissions), submissions[:3]
