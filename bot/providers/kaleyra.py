@@ -333,6 +333,16 @@ V1_TO_PROFILE = {
 }
 
 
+def v1_profile(request: AddWhatsAppNumberRequest) -> dict[str, str]:
+    """The business profile a v1 add sets, under the v2 update's field names (what /wa-update pre-fills)."""
+    sent = request.model_dump(mode="json", exclude_none=True)
+    profile = {V1_TO_PROFILE[k]: v for k, v in sent.items() if k in V1_TO_PROFILE}
+    category = category_from_words(request.business_category or "")
+    if category:
+        profile["category"] = category.value
+    return profile
+
+
 class KaleyraProvider:
     """Kaleyra behind the Provider interface: v2 or v1 adds by the request, v2 verify, update and resend."""
 
@@ -344,11 +354,7 @@ class KaleyraProvider:
     async def add(self, account: Any, request: Any) -> Added:
         if isinstance(request, AddWhatsAppNumberRequest):
             record = await self.client.add_whatsapp_number(account, request)
-            sent = request.model_dump(mode="json", exclude_none=True)
-            profile = {V1_TO_PROFILE[k]: v for k, v in sent.items() if k in V1_TO_PROFILE}
-            category = category_from_words(request.business_category or "")
-            if category:
-                profile["category"] = category.value
+            profile = v1_profile(request)
             return Added(
                 "Kaleyra",
                 str(record.id),

@@ -18,7 +18,6 @@ from bot.providers.base import Added
 from bot.providers.errors import ProviderError
 from bot.providers.kaleyra import (
     V1_SUCCESS,
-    V1_TO_PROFILE,
     V2_SUCCESS,
     AddPhoneNumberRequest,
     AddWhatsAppNumberRequest,
@@ -26,8 +25,8 @@ from bot.providers.kaleyra import (
     RetryOtpRequest,
     UpdatePhoneNumberRequest,
     VerifyPhoneNumberRequest,
-    category_from_words,
     error_of,
+    v1_profile,
 )
 from bot.providers.meta import AddPhoneNumbersRequest
 from bot.store import SandboxNumber, Store
@@ -69,11 +68,7 @@ class Sandbox:
         if isinstance(request, AddWhatsAppNumberRequest):
             _on_purpose(request.display_name, doc.V1_ADD_FAILURES)
             number = await self._new(account.name, request.wa_number, doc.V2_ADD_FAILURES)
-            sent = request.model_dump(mode="json", exclude_none=True)
-            profile = {V1_TO_PROFILE[k]: v for k, v in sent.items() if k in V1_TO_PROFILE}
-            category = category_from_words(request.business_category or "")
-            if category:
-                profile["category"] = category.value
+            profile = v1_profile(request)
             record = {**doc.V1_ADD_OK["data"][0], "id": number.phone_number_id, "name": request.display_name}
             return Added(
                 self.name,
