@@ -137,8 +137,10 @@ def _hidden_from_bolt() -> Iterator[None]:
 
 
 def web_app(bot: Bot) -> web.Application:
-    """Bolt's aiohttp app on POST /slack/events, plus GET /healthz."""
+    """Bolt's aiohttp app on POST /slack/events, plus GET /healthz and GET /metrics."""
     application: web.Application = bot.app.web_app(path="/slack/events")
+    application.middlewares.append(bot.numbers.metrics.middleware)
+    application.router.add_get("/metrics", bot.numbers.metrics.page)
 
     async def healthz(_: web.Request) -> web.Response:
         try:

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from time import perf_counter
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,6 +17,7 @@ from bot.accounts import KaleyraAccount, MetaAccount
 from bot.lifecycle.events import Event, Facts, Kind, Requester, Threads
 from bot.lifecycle.operations import Leases, call_with_policy, write_until_stored
 from bot.lifecycle.states import LIVE, Move, State, keep_state, stay_awaiting, to
+from bot.metrics import Metrics
 from bot.providers.base import Providers
 from bot.providers.errors import Delivery, ProviderError
 from bot.providers.kaleyra import (
@@ -70,6 +72,7 @@ class Numbers:
         self.store = store
         self.accounts = accounts
         self.providers = providers
+        self.metrics = Metrics(in_flight=lambda: leases.in_flight)
         self.threads = threads
         self.leases = leases
         self.resend_cooldown = resend_cooldown
@@ -406,9 +409,11 @@ class Numbers:
         try:
             number = await self.threads.open(number, requester)
             called = True
+            started = perf_counter()
             try:
                 answer = await call_with_policy(action, call, self.backoff_seconds)
             except ProviderError as error:
+                self.metrics.provider_call(action, error.code, perf_counter() - started)
                 unknown = error.delivery == Delivery.UNANSWERED
                 outcome = Outcome.UNKNOWN if unknown else Outcome.FAILED
                 event = Event(
@@ -429,6 +434,7 @@ class Numbers:
                     failed(error, outcome), awaiting_code,
                 )  # fmt: skip
                 return Result(done=False, error=error, number=number)
+            self.metrics.provider_call(action, answer.code or "ok", perf_counter() - started)
             answer.event.user_id = requester.user_id
             number = await self._finish(
                 operation, number, requester, answer.event, Outcome.OK, answer.code, answer.message,

@@ -1,0 +1,92 @@
+"""What `GET /metrics` shows (Prometheus text format): Slack requests and their acknowledgement latency, provider
+calls by operation and code with their latency, operations in flight. One registry per bot, so recording is a
+dictionary update on the hot path and several bots in one process (tests, the demo) never mix their figures."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from time import perf_counter
+from urllib.parse import parse_qs
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+SLACK_PATH = "/slack/events"
+FAST = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
+SLOW = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
+
+
+class Metrics:
+    def __init__(self, in_flight: Callable[[], int]) -> None:
+        self.registry = CollectorRegistry()
+        self.slack_requests = Counter(
+            "wa_bot_slack_requests",
+            "Slack requests by kind and outcome",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
+        self.ack_seconds = Histogram(
+            "wa_bot_ack_seconds",
+            "Time to answer a Slack request",
+            ["kind"],
+            buckets=FAST,
+            registry=self.registry,
+        )
+        self.provider_calls = Counter(
+            "wa_bot_provider_calls",
+            "Provider calls by operation and code",
+            ["operation", "code"],
+            registry=self.registry,
+        )
+        self.provider_seconds = Histogram(
+            "wa_bot_provider_seconds",
+            "Provider call latency, retries included",
+            ["operation"],
+            buckets=SLOW,
+            registry=self.registry,
+        )
+        in_flight_gauge = Gauge(
+            "wa_bot_operations_in_flight", "Operations this process is working on", registry=self.registry
+        )
+        in_flight_gauge.set_function(in_flight)
+
+    def provider_call(self, operation: str, code: str, seconds: float) -> None:
+        self.provider_calls.labels(operation, code).inc()
+        self.provider_seconds.labels(operation).observe(seconds)
+
+    @web.middleware
+    async def middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Times every Slack request from its arrival to its answer (the acknowledgement)."""
+        if request.path != SLACK_PATH:
+            return await handler(request)
+        started = perf_counter()
+        response = await handler(request)
+        seconds = perf_counter() - started
+        kind = kind_of(await request.text(), request.content_type)
+        self.ack_seconds.labels(kind).observe(seconds)
+        outcome = "ok" if response.status == 200 else "refused" if response.status == 401 else "error"
+        self.slack_requests.labels(kind, outcome).inc()
+        return response
+
+    async def page(self, _: web.Request) -> web.Response:
+        body = generate_latest(self.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def kind_of(body: str, content_type: str) -> str:
+    """slash_command, view_submission, block_actions, event_callback…, read after the answer was sent."""
+    try:
+        if content_type == "application/json":
+            parsed = json.loads(body)
+            return str(parsed.get("type") or "unknown") if isinstance(parsed, dict) else "unknown"
+        form = parse_qs(body)
+        if "command" in form:
+            return "slash_command"
+        payload = json.loads(form.get("payload", ["{}"])[0])
+        return str(payload.get("type") or "unknown") if isinstance(payload, dict) else "unknown"
+    except ValueError:
+        return "unknown"
