@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -257,3 +258,23 @@ def home_click(button: dict[str, Any], block_id: str = "home_actions") -> dict[s
             }
         ],
     }
+
+
+async def test_a_slow_home_publish_never_slows_the_acknowledgement_or_the_thread(
+    person: Person, slack: SlackStandIn
+) -> None:
+    # Given Slack takes 2 s to answer views.publish
+    slack.delay("views.publish", 2.0)
+    status, _ = await person.command("/wa-add", "+91 98765 43210 Acme Support")
+    assert status == 200
+    modal = await person.opened_view("wa_add")
+
+    # When the person adds a number, the submission is answered and the thread replied to at once
+    started = time.monotonic()
+    status, body = await person.submit(modal, {})
+    assert (status, body) == (200, None)
+    await slack.wait_for("chat.postMessage", lambda c: bool(c.args.get("thread_ts")), timeout=1.5)
+    assert time.monotonic() - started < 1.5
+
+    # And the Home is published meanwhile, in the background
+    await slack.wait_for("views.publish", timeout=1.0)
