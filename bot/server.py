@@ -21,12 +21,13 @@ import handlers
 from bot.accounts import KaleyraAccount, MetaAccount, accounts_from
 from bot.lifecycle.operations import Leases
 from bot.lifecycle.sweeper import Sweeper
-from bot.lifecycle.usecases import Numbers
+from bot.lifecycle.usecases import HOME_ORDER, Numbers
 from bot.providers.base import Providers
 from bot.providers.kaleyra import KaleyraClient, KaleyraProvider
 from bot.providers.meta import MetaClient, MetaProvider
 from bot.providers.sandbox import Sandbox
 from bot.settings import Settings
+from bot.slack.home import HomePublisher
 from bot.slack.identity import Identity, identify, slack_client
 from bot.slack.threads import SlackThreads
 from bot.store import Store
@@ -48,6 +49,7 @@ class Bot:
     sweeper: Sweeper
     app: AsyncApp
     gate: Gate
+    home: HomePublisher
 
     def start(self) -> None:
         """The background work of a running replica: lease renewal and the sweeper."""
@@ -58,6 +60,7 @@ class Bot:
         """Let operations in flight finish (or hand them to the sweeper), then release everything."""
         await self.numbers.leases.stop(grace_seconds)
         await self.gate.close()
+        await self.home.close()
         await self.sweeper.stop()
         await self.session.close()
         await self.store.close()
@@ -107,6 +110,8 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
         resend_cooldown=timedelta(seconds=settings.wa_bot_resend_cooldown_seconds),
         backoff_seconds=backoff_seconds,
     )
+    home = HomePublisher(client, numbers.registry, accounts, HOME_ORDER, sandbox=settings.wa_bot_sandbox)
+    threads.home = home
     sweeper = Sweeper(store, threads, settings.wa_bot_sweep_seconds)
     gate = Gate(
         settings.allowed_users,
@@ -119,9 +124,9 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
             "WA_BOT_ALLOWED_USERS and WA_BOT_ALLOWED_USERGROUPS are unset: every member of the workspace "
             "may add, verify and update numbers"
         )
-    handlers.register(app, numbers, gate)
+    handlers.register(app, numbers, gate, home)
     gate.start()  # the user groups' members are read in the background, never on a request's way in
-    return Bot(settings, identity, accounts, store, session, numbers, sweeper, app, gate)
+    return Bot(settings, identity, accounts, store, session, numbers, sweeper, app, gate, home)
 
 
 @contextmanager

@@ -8,18 +8,20 @@ from typing import Any
 from slack_bolt.app.async_app import AsyncApp
 
 from bot.lifecycle.usecases import Numbers
-from handlers import actions, commands, submissions
+from bot.slack.home import HomePublisher
+from handlers import actions, commands, events, submissions
 from handlers.authorize import Gate
 from handlers.payloads import requester_of
 
 log = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, numbers: Numbers, gate: Gate) -> None:
+def register(app: AsyncApp, numbers: Numbers, gate: Gate, home: HomePublisher) -> None:
     app.use(gate.middleware)
     commands.register(app, numbers)
     submissions.register(app, numbers)
     actions.register(app, numbers)
+    events.register(app, home)
 
     @app.error
     async def tell_the_person(error: Exception, body: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""The buttons and selects: Enter OTP, Resend code, Retry, and the modals' account select."""
+"""The buttons and selects: Add number (App Home), Enter OTP, Resend code, Retry, and the modals' account select."""
 
 from __future__ import annotations
 
@@ -84,6 +84,19 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
         if requester is not None and row_id is None:
             await numbers.threads.tell(requester, UNREADABLE_BUTTON)
         return None if requester is None or row_id is None else (requester, row_id)
+
+    @app.action("add_number")
+    async def add_number(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        """The App Home's Add number: the same add modal as /wa-add. The Home has no channel, so the number's
+        thread and every answer go to the person's DM with the bot."""
+        await ack()
+        requester = requester_of(body)
+        if requester is None or not isinstance(body.get("trigger_id"), str):
+            return
+        account_list = list(accounts.values())
+        context = ModalContext(channel=requester.channel_id, response_url=requester.response_url)
+        view = views.add_modal(account_list, account_list[0], context.dump())
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.action("enter_otp")
     async def enter_otp(

@@ -16,7 +16,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack import views
+from bot.slack import home, views
 from handlers.payloads import channel_of, in_background
 
 log = logging.getLogger(__name__)
@@ -119,9 +119,17 @@ class Gate:
         channel = channel_of(body)
         if kind == "block_actions" and channel:
             in_background(self._refuse_in_channel(channel, str(context.get("user_id")), refusal))
+        if kind == "event_callback" and context.get("user_id"):  # the App Home: why, and no number
+            in_background(self._refuse_home(str(context.get("user_id")), refusal))
         if kind == "slash_command":
             return BoltResponse(status=200, body={"response_type": "ephemeral", "text": refusal})
         return BoltResponse(status=200, body="")
+
+    async def _refuse_home(self, user_id: str, refusal: str) -> None:
+        try:
+            await self.client.views_publish(user_id=user_id, view=home.refused_view(refusal))
+        except SlackApiError as error:
+            log.warning("could not publish the refusal Home of %s: %s", user_id, error.response.get("error"))
 
     async def _refuse_in_channel(self, channel: str, user_id: str, refusal: str) -> None:
         try:

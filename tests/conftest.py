@@ -210,6 +210,19 @@ class Person:
         }
         return await self.post(urlencode(form), "application/x-www-form-urlencoded")
 
+    async def event(self, event: dict[str, Any]) -> tuple[int, Any]:
+        """An Events API event_callback about this person (e.g. {"type": "app_home_opened", "tab": "home"})."""
+        body = {
+            "token": "unused",
+            "team_id": "T0TEST",
+            "api_app_id": "A0TEST",
+            "type": "event_callback",
+            "event_id": f"Ev{uuid.uuid4().hex[:10]}",
+            "event_time": int(time.time()),
+            "event": {"user": self.user_id, "event_ts": str(time.time()), **event},
+        }
+        return await self.post(json.dumps(body), "application/json")
+
     async def interact(self, payload: dict[str, Any]) -> tuple[int, Any]:
         return await self.post(self.interaction_body(payload), "application/x-www-form-urlencoded")
 

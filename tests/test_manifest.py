@@ -80,11 +80,17 @@ def test_interactivity_is_on(manifest: Manifest) -> None:
     assert interactivity["request_url"]
 
 
+def test_the_home_tab_and_its_event_are_on(manifest: Manifest) -> None:
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    assert manifest["settings"]["event_subscriptions"]["request_url"].endswith("/slack/events")
+
+
 def test_every_request_url_points_at_slack_events(manifest: Manifest) -> None:
     urls = list(request_urls(manifest))
 
-    # Four slash commands and the interactivity endpoint at least.
-    assert len(urls) >= 5
+    # Four slash commands, the interactivity endpoint and the event subscriptions at least.
+    assert len(urls) >= 6
     for where, url in urls:
         assert url.endswith("/slack/events"), f"{where} is {url!r}"
 

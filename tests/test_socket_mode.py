@@ -233,3 +233,24 @@ async def test_ctrl_c_in_socket_mode_leaves_no_traceback(
     _, stderr = await ctrl_c_after_a_command(tmp_path, slack, kaleyra)
     assert "Traceback" not in stderr
     assert "Unclosed" not in stderr
+
+
+async def test_the_app_home_through_socket_mode(socket_settings: Settings, slack: SlackStandIn) -> None:
+    async with serving(socket_settings):
+        await slack.wait_for_socket(timeout=5)
+
+        # When the person opens the Home tab, the events_api envelope is acked and their Home is published
+        ack = await slack.send_envelope(
+            "events_api",
+            {
+                "team_id": "T0TEST",
+                "api_app_id": "A0TEST",
+                "type": "event_callback",
+                "event_id": "Ev0SOCKET1",
+                "event_time": int(time.time()),
+                "event": {"type": "app_home_opened", "user": OPERATOR, "tab": "home", "event_ts": "1.0"},
+            },
+        )
+        assert not ack.get("payload")
+        published = await slack.wait_for("views.publish")
+        assert published.args["user_id"] == OPERATOR and published.args["view"]["type"] == "home"

@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CHANNEL, OPERATOR, running
+from conftest import CHANNEL, OPERATOR, running, seed_number
 from sqlalchemy import text, update
 from standins import KaleyraStandIn, SlackStandIn
 
 from bot.lifecycle.states import Move, State, to
+from bot.lifecycle.usecases import HOME_ORDER
 from bot.settings import Settings
 from bot.store import Base, DuplicateIntent, Lease, MoveRefused, Operation, Outcome, Store, utcnow
 
@@ -212,3 +213,17 @@ async def test_add_and_verify_through_slack_on_postgresql(
     )
     assert [(o.action, o.outcome) for o in history] == [("verify", Outcome.OK), ("add", Outcome.OK)]
     assert "otp" not in history[0].request
+
+
+async def test_numbers_by_state_ranks_states_then_recency_and_counts_every_state(store: Store) -> None:
+    old = utcnow() - timedelta(hours=2)
+    await seed_number(store, "kaleyra", "+919800000001", State.VERIFIED)
+    await seed_number(store, "kaleyra", "+919800000002", State.AWAITING_OTP, updated_at=old)
+    await seed_number(store, "kaleyra", "+919800000003", State.AWAITING_OTP)
+    await seed_number(store, "kaleyra", "+919800000004", State.FAILED)
+    await seed_number(store, "kaleyra", "+919800000005", State.NEW)
+
+    numbers, counts = await store.numbers_by_state(HOME_ORDER, 3)
+
+    assert [n.e164[-1] for n in numbers] == ["3", "2", "4"]
+    assert counts == {State.AWAITING_OTP: 2, State.FAILED: 1, State.VERIFIED: 1}

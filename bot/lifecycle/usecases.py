@@ -35,6 +35,16 @@ log = logging.getLogger(__name__)
 Account = KaleyraAccount | MetaAccount
 AddRequest = AddPhoneNumberRequest | AddWhatsAppNumberRequest | AddPhoneNumbersRequest
 RETRYABLE = {Outcome.FAILED, Outcome.UNKNOWN, Outcome.INTERRUPTED}
+# The App Home's order: what waits for a person first (a code, a check before retrying, a refusal), then the rest.
+HOME_ORDER = (
+    State.AWAITING_OTP,
+    State.UNKNOWN,
+    State.FAILED,
+    State.ADDED,
+    State.VERIFIED,
+    State.ADDING,
+    State.KNOWN,
+)
 
 
 @dataclass
@@ -90,6 +100,11 @@ class Numbers:
 
     async def listing(self, limit: int) -> tuple[list[Number], int]:
         return await self.store.numbers(limit)
+
+    async def registry(self, limit: int) -> tuple[list[Number], dict[str, int]]:
+        """For the App Home: at most `limit` numbers, those that need a person first (see HOME_ORDER), and
+        how many numbers each state holds."""
+        return await self.store.numbers_by_state(HOME_ORDER, limit)
 
     async def history(self, number_id: int, limit: int = 30) -> list[Operation]:
         return await self.store.history(number_id, limit)

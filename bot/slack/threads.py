@@ -11,6 +11,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.accounts import KaleyraAccount, MetaAccount
 from bot.lifecycle.events import Event, Requester
 from bot.slack import views
+from bot.slack.home import HomePublisher
 from bot.slack.words import describe
 from bot.store import Number, Store
 
@@ -43,6 +44,7 @@ class SlackThreads:
         self.store = store
         self.accounts = accounts
         self.sandbox = sandbox
+        self.home: HomePublisher | None = None  # set once the use-cases exist: it reads through them
 
     async def open(self, number: Number, requester: Requester) -> Number:
         """Post the number's parent message unless it has one; in a DM when the channel refuses the bot."""
@@ -69,8 +71,10 @@ class SlackThreads:
         """Reply in the thread and bring the parent message up to date; if the thread is gone, tell the person.
 
         Whoever acted from somewhere else than the thread (another channel, or a thread that lives in someone
-        else's DM) hears the result too, ephemerally, with a link to the thread.
+        else's DM) hears the result too, ephemerally, with a link to the thread. Their App Home is republished.
         """
+        if self.home is not None:  # in the background: never slows an acknowledgement or this reply
+            self.home.schedule(requester.user_id)
         summary, lines = describe(event, number.e164)
         if not (number.channel_id and number.thread_ts):  # open() failed earlier: the person still hears
             await self.tell(requester, "\n".join([f"{number.e164}: {summary}", *lines]))
@@ -113,7 +117,7 @@ class SlackThreads:
         await self.tell(requester, views.refusal(number, reason))
 
     async def tell(self, requester: Requester, text: str) -> None:
-        """Ephemerally: through the command's response_url, else in the channel, else by DM."""
+        """Ephemerally: through the command's response_url, else in the channel, else (or from the App Home) by DM."""
         if requester.response_url:
             try:
                 sent = await AsyncWebhookClient(requester.response_url).send_dict(
@@ -123,6 +127,9 @@ class SlackThreads:
                     return
             except Exception as error:
                 log.warning("response_url refused a message: %s", type(error).__name__)
+        if requester.channel_id == requester.user_id:  # from the App Home (no channel): by DM
+            await self.client.chat_postMessage(channel=requester.user_id, text=text)
+            return
         try:
             await self.client.chat_postEphemeral(
                 channel=requester.channel_id, user=requester.user_id, text=text

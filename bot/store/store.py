@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, and_, func, inspect, or_, select, text, update
+from sqlalchemy import Connection, and_, case, func, inspect, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -229,6 +229,22 @@ class Store:
                 select(func.count()).select_from(Number).where(Number.state != "new")
             )
             return list(rows), int(total or 0)
+
+    async def numbers_by_state(self, order: Sequence[str], limit: int) -> tuple[list[Number], dict[str, int]]:
+        """At most `limit` numbers, those in `order`'s first states first (then the most recently changed), and
+        how many numbers each state holds."""
+        rank = case({state: index for index, state in enumerate(order)}, value=Number.state, else_=len(order))
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(Number)
+                .where(Number.state != "new")
+                .order_by(rank, Number.updated_at.desc(), Number.id.desc())
+                .limit(limit)
+            )
+            counts = await session.execute(
+                select(Number.state, func.count()).where(Number.state != "new").group_by(Number.state)
+            )
+            return list(rows), {state: int(count) for state, count in counts.all()}
 
     async def operation(self, operation_id: int) -> Operation | None:
         async with self._sessions() as session:

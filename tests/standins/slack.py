@@ -69,6 +69,8 @@ class SlackStandIn(LocalServer):
         self.calls: list[SlackCall] = []
         # Views that are open now, by id, as last opened/updated; close_view() removes one.
         self.views: dict[str, dict[str, Any]] = {}
+        # Each user's App Home as last published (views.publish), by user id.
+        self.homes: dict[str, dict[str, Any]] = {}
         self.socket_connects = 0
         self._view_ids_by_external_id: dict[str, str] = {}
         self._failures: dict[str, list[_Failure]] = defaultdict(list)
@@ -300,6 +302,12 @@ class SlackStandIn(LocalServer):
                 if view_id not in self.views:
                     return {"ok": False, "error": "not_found"}
                 return self._store_view(view_id, args.get("view"))
+            case "views.publish":
+                user_id, view = args.get("user_id"), args.get("view")
+                if not user_id or not isinstance(view, dict) or view.get("type") != "home":
+                    return {"ok": False, "error": "invalid_arguments"}
+                self.homes[str(user_id)] = view
+                return {"ok": True, "view": {**view, "id": f"VHOME{user_id}", "team_id": TEAM_ID}}
             case "usergroups.users.list":
                 usergroup = args.get("usergroup")
                 if usergroup not in self.usergroups:

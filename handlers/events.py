@@ -1,0 +1,19 @@
+"""Events API listeners: the App Home, published when a person opens it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.app.async_app import AsyncApp
+
+from bot.slack.home import HomePublisher
+
+
+def register(app: AsyncApp, home: HomePublisher) -> None:
+    @app.event("app_home_opened")
+    async def home_opened(event: dict[str, Any]) -> None:
+        """Bolt acknowledges the event first; the Home is read and published after."""
+        user = event.get("user")
+        if event.get("tab", "home") != "home" or not isinstance(user, str) or not user:
+            return
+        await home.publish(user)
