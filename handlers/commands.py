@@ -8,17 +8,32 @@ from typing import Any
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.accounts import KaleyraAccount
 from bot.lifecycle.states import State
 from bot.lifecycle.usecases import Numbers
 from bot.phone import PhoneError, parse_phone
-from bot.slack import views
+from bot.slack import audit, views
 from bot.store import Number
 from handlers.payloads import READ_BUDGET_SECONDS, ModalContext, split_number_and_name
 
 HELP_WORDS = {"help", "-h", "--help", "?"}
+AUDIT_DAYS_DEFAULT = 30
+AUDIT_DAYS_MAX = 3660
+
+
+def audit_days(text: str) -> int | str | None:
+    """`audit [days]` → the days (default 30); a malformed `days` → the problem; not `audit …` → None."""
+    words = text.split()
+    if not words or words[0].lower() != "audit":
+        return None
+    if len(words) == 1:
+        return AUDIT_DAYS_DEFAULT
+    if len(words) == 2 and words[1].isascii() and words[1].isdigit() and 1 <= int(words[1]) <= AUDIT_DAYS_MAX:
+        return int(words[1])
+    return f"`{' '.join(words[1:])[:40]}` is not a number of days from 1 to {AUDIT_DAYS_MAX}."
 
 
 def register(app: AsyncApp, numbers: Numbers) -> None:
@@ -146,10 +161,28 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
         await client.views_open(trigger_id=command["trigger_id"], view=view)
 
     @app.command("/wa-numbers")
-    async def wa_numbers(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def wa_numbers(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         text = command.get("text", "").strip()
         if text.lower() in HELP_WORDS:
             await ack(response_type="ephemeral", text=views.usage("/wa-numbers"))
+            return
+        days = audit_days(text)
+        if isinstance(days, str):
+            await ack(response_type="ephemeral", text=views.usage("/wa-numbers", days))
+            return
+        if days is not None:
+            await ack(response_type="ephemeral", text=f"Exporting the last {days} days of operations…")
+            try:
+                export = await audit.send(client, command["user_id"], numbers.audit(days), days)
+            except (SlackApiError, SlackRequestError) as error:
+                reason = error.response.get("error") if isinstance(error, SlackApiError) else "upload failed"
+                await respond(
+                    response_type="ephemeral", text=f"Could not send the audit CSV: Slack said `{reason}`."
+                )
+                return
+            await respond(response_type="ephemeral", text=audit.summary(export, days))
             return
         labels = {name: account.label for name, account in numbers.accounts.items()}
         if not text:
