@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
@@ -10,6 +11,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.accounts import KaleyraAccount
 from bot.lifecycle.states import State
@@ -19,6 +21,7 @@ from bot.slack import audit, views
 from bot.store import Number
 from handlers.payloads import READ_BUDGET_SECONDS, ModalContext, split_number_and_name
 
+log = logging.getLogger(__name__)
 HELP_WORDS = {"help", "-h", "--help", "?"}
 AUDIT_DAYS_DEFAULT = 30
 AUDIT_DAYS_MAX = 3660
@@ -160,6 +163,18 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
             )
         await client.views_open(trigger_id=command["trigger_id"], view=view)
 
+    async def export_audit(client: AsyncWebClient, user_id: str, days: int) -> str:
+        """Hand the export over; what the requester is told afterwards."""
+        try:
+            export = await audit.send(client, user_id, numbers.audit(days), days)
+        except (SlackApiError, SlackRequestError) as error:
+            reason = error.response.get("error") if isinstance(error, SlackApiError) else "upload failed"
+            return f"Could not send the audit CSV: Slack said `{reason}`."
+        except SQLAlchemyError:
+            log.exception("audit export: the store could not be read")
+            return "Could not read the store for the audit CSV: try again in a moment."
+        return audit.summary(export, days)
+
     @app.command("/wa-numbers")
     async def wa_numbers(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
@@ -174,15 +189,9 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
             return
         if days is not None:
             await ack(response_type="ephemeral", text=f"Exporting the last {days} days of operations…")
-            try:
-                export = await audit.send(client, command["user_id"], numbers.audit(days), days)
-            except (SlackApiError, SlackRequestError) as error:
-                reason = error.response.get("error") if isinstance(error, SlackApiError) else "upload failed"
-                await respond(
-                    response_type="ephemeral", text=f"Could not send the audit CSV: Slack said `{reason}`."
-                )
-                return
-            await respond(response_type="ephemeral", text=audit.summary(export, days))
+            await respond(
+                response_type="ephemeral", text=await export_audit(client, command["user_id"], days)
+            )
             return
         labels = {name: account.label for name, account in numbers.accounts.items()}
         if not text:

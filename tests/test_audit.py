@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import tempfile
 from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import OPERATOR, Person, running, seed_number, seed_operation
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from standins import KaleyraStandIn, SlackStandIn
 from standins.slack import dm_channel_id
 
 from bot.settings import Settings
 from bot.slack.audit import cell
-from bot.store import Operation, utcnow
+from bot.store import Base, Operation, Store, utcnow
 
 HEADER = [
     "requested_at",
@@ -226,3 +229,67 @@ async def test_a_large_export_is_streamed_in_batches(person: Person, seeded_5000
     assert [row[8] for row in rows[1:]] == [f"update {i}" for i in range(5000)]
     assert rows[1][0] == iso(seeded_5000) and rows[-1][0] == iso(seeded_5000 + timedelta(minutes=4999))
     assert "Exported 5000 operations" in summary
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    store = Store(database_url)
+    async with store.engine.begin() as connection:  # every test starts from empty tables
+        await connection.run_sync(Base.metadata.drop_all)
+        await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    await store.migrate()
+    yield store
+    await store.close()
+
+
+async def test_the_store_streams_the_window_in_batches_on_sqlite_and_postgresql(store: Store) -> None:
+    number = await seed_number(store, "kaleyra", "+919876543210", "verified")
+    now = utcnow()
+    values = [
+        {"number_id": number.id, "user_id": OPERATOR, "action": "add", "outcome": "ok", "request": {},
+         "requested_at": now - timedelta(days=3, minutes=i)}
+        for i in range(2600)
+    ]  # fmt: skip
+    async with store.engine.begin() as connection:
+        await connection.execute(insert(Operation), values)
+
+    batches = store.audit(now - timedelta(days=3, minutes=2500), batch_size=1000)
+    assert isinstance(batches, AsyncIterator)
+    got = [batch async for batch in batches]
+    assert [len(batch) for batch in got] == [1000, 1000, 501]
+    times = [row.requested_at for batch in got for row in batch]
+    assert times == sorted(times) and times[0] == now - timedelta(days=3, minutes=2500)
+    assert {(row.phone_number, row.account) for batch in got for row in batch} == {
+        ("+919876543210", "kaleyra")
+    }
+
+    async with aclosing(store.audit(now - timedelta(days=30), batch_size=10)) as early:  # stopped early
+        assert len(await anext(early)) == 10
+    assert store.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_the_temporary_file_is_deleted_and_a_refusal_is_told(
+    person: Person, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    await exported(person)
+    assert list(scratch.iterdir()) == []
+
+    person.slack.fail("conversations.open", "missing_scope", times=1)
+    status, body = await person.command("/wa-numbers", "audit 5")
+    assert status == 200 and "Exporting" in body["text"]
+    refused = await person.slack.wait_for(
+        "response_url:cmd", lambda c: "Could not send" in str(c.args.get("text"))
+    )
+    assert "missing_scope" in refused.args["text"]
+    assert list(scratch.iterdir()) == []
