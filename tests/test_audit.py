@@ -56,7 +56,13 @@ async def exported(person: Person, text: str = "audit") -> tuple[list[list[str]]
     assert shared["channel_id"] == dm_channel_id(person.user_id)
     [opened] = [c for c in person.slack.calls_of("conversations.open")][-1:]
     assert opened.args["users"] == person.user_id
-    content = person.slack.file_content(shared["id"]).decode("utf-8")
+    data = person.slack.file_content(shared["id"])
+    asked = person.slack.calls_of("files.getUploadURLExternal")[
+        -1
+    ].args  # as slack_sdk's files_upload_v2 sends
+    assert asked["filename"].startswith("wa-bot-audit-") and asked["filename"].endswith(".csv")
+    assert int(asked["length"]) == len(data) == shared["size"]
+    content = data.decode("utf-8")
     assert content.startswith(",".join(HEADER) + "\r\n")
     return list(csv.reader(io.StringIO(content, newline=""))), str(summary.args["text"])
 
