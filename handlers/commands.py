@@ -3,22 +3,40 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
+from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.accounts import KaleyraAccount
 from bot.lifecycle.states import State
 from bot.lifecycle.usecases import Numbers
 from bot.phone import PhoneError, parse_phone
-from bot.slack import views
+from bot.slack import audit, views
 from bot.store import Number
 from handlers.payloads import READ_BUDGET_SECONDS, ModalContext, split_number_and_name
 
+log = logging.getLogger(__name__)
 HELP_WORDS = {"help", "-h", "--help", "?"}
+AUDIT_DAYS_DEFAULT = 30
+AUDIT_DAYS_MAX = 3660
+
+
+def audit_days(text: str) -> int | str | None:
+    """`audit [days]` → the days (default 30); a malformed `days` → the problem; not `audit …` → None."""
+    words = text.split()
+    if not words or words[0].lower() != "audit":
+        return None
+    if len(words) == 1:
+        return AUDIT_DAYS_DEFAULT
+    if len(words) == 2 and words[1].isascii() and words[1].isdigit() and 1 <= int(words[1]) <= AUDIT_DAYS_MAX:
+        return int(words[1])
+    return f"`{' '.join(words[1:])[:40]}` is not a number of days from 1 to {AUDIT_DAYS_MAX}."
 
 
 def register(app: AsyncApp, numbers: Numbers) -> None:
@@ -145,11 +163,35 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
             )
         await client.views_open(trigger_id=command["trigger_id"], view=view)
 
+    async def export_audit(client: AsyncWebClient, user_id: str, days: int) -> str:
+        """Hand the export over; what the requester is told afterwards."""
+        try:
+            export = await audit.send(client, user_id, numbers.audit(days), days)
+        except (SlackApiError, SlackRequestError) as error:
+            reason = error.response.get("error") if isinstance(error, SlackApiError) else "upload failed"
+            return f"Could not send the audit CSV: Slack said `{reason}`."
+        except SQLAlchemyError:
+            log.exception("audit export: the store could not be read")
+            return "Could not read the store for the audit CSV: try again in a moment."
+        return audit.summary(export, days)
+
     @app.command("/wa-numbers")
-    async def wa_numbers(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
+    async def wa_numbers(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
         text = command.get("text", "").strip()
         if text.lower() in HELP_WORDS:
             await ack(response_type="ephemeral", text=views.usage("/wa-numbers"))
+            return
+        days = audit_days(text)
+        if isinstance(days, str):
+            await ack(response_type="ephemeral", text=views.usage("/wa-numbers", days))
+            return
+        if days is not None:
+            await ack(response_type="ephemeral", text=f"Exporting the last {days} days of operations…")
+            await respond(
+                response_type="ephemeral", text=await export_audit(client, command["user_id"], days)
+            )
             return
         labels = {name: account.label for name, account in numbers.accounts.items()}
         if not text:

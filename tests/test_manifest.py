@@ -17,7 +17,14 @@ MANIFEST_PATH = REPO_ROOT / "manifest.yml"
 SCHEMA_PATH = REPO_ROOT / "tests" / "vendor" / "slack" / "manifest.schema.1.0.0.json"
 
 EXPECTED_COMMANDS = {"/wa-add", "/wa-verify", "/wa-update", "/wa-numbers"}
-EXPECTED_BOT_SCOPES = {"commands", "chat:write", "chat:write.public", "usergroups:read"}
+EXPECTED_BOT_SCOPES = {
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "usergroups:read",
+    "files:write",  # the audit CSV: files.getUploadURLExternal + files.completeUploadExternal
+    "im:write",  # the audit CSV's DM: conversations.open
+}
 
 Manifest = dict[str, Any]
 

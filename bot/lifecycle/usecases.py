@@ -4,7 +4,7 @@ the listeners need. They know providers, the store and the `Threads` port; they 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from time import perf_counter
@@ -28,7 +28,17 @@ from bot.providers.kaleyra import (
     VerifyPhoneNumberRequest,
 )
 from bot.providers.meta import AddPhoneNumbersRequest
-from bot.store import DuplicateIntent, MoveRefused, Number, Operation, Outcome, Store, Transition, utcnow
+from bot.store import (
+    AuditRow,
+    DuplicateIntent,
+    MoveRefused,
+    Number,
+    Operation,
+    Outcome,
+    Store,
+    Transition,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +115,10 @@ class Numbers:
         """For the App Home: at most `limit` numbers, those that need a person first (see HOME_ORDER), and
         how many numbers each state holds."""
         return await self.store.numbers_by_state(HOME_ORDER, limit)
+
+    def audit(self, days: int, batch_size: int = 500) -> AsyncGenerator[list[AuditRow], None]:
+        """Every operation requested in the last `days` days, oldest first, in batches (never all at once)."""
+        return self.store.audit(utcnow() - timedelta(days=days), batch_size)
 
     async def history(self, number_id: int, limit: int = 30) -> list[Operation]:
         return await self.store.history(number_id, limit)

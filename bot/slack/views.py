@@ -47,7 +47,11 @@ USAGE = {
     "/wa-add": "`/wa-add [number] [display name]` opens the add form, e.g. `/wa-add +91 98765 43210 Acme Support`.",
     "/wa-verify": "`/wa-verify <number>` opens the OTP form for a number, e.g. `/wa-verify +91 98765 43210`.",
     "/wa-update": "`/wa-update <number>` opens the business profile form, e.g. `/wa-update +91 98765 43210`.",
-    "/wa-numbers": "`/wa-numbers` lists the numbers wa-bot knows; `/wa-numbers <number>` shows one number's history.",
+    "/wa-numbers": (
+        "`/wa-numbers` lists the numbers wa-bot knows; `/wa-numbers <number>` shows one number's history; "
+        "`/wa-numbers audit [days]` sends you, by DM, a CSV of every operation in the last `days` days "
+        "(1 to 3660, default 30)."
+    ),
 }
 
 Account = KaleyraAccount | MetaAccount

@@ -6,6 +6,7 @@ provider answered.
 
 from bot.store.models import Base, Number, Operation, Outcome, SandboxNumber, utcnow
 from bot.store.store import (
+    AuditRow,
     DuplicateIntent,
     Lease,
     MoveRefused,
@@ -17,6 +18,7 @@ from bot.store.store import (
 )
 
 __all__ = [
+    "AuditRow",
     "Base",
     "DuplicateIntent",
     "Lease",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import AsyncGenerator, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -161,6 +161,21 @@ class Transition:
 
 
 @dataclass(frozen=True)
+class AuditRow:
+    """One operation as the audit export shows it: who did what to which number, when, and the outcome."""
+
+    requested_at: datetime
+    finished_at: datetime | None
+    user_id: str
+    action: str
+    phone_number: str
+    account: str
+    outcome: str
+    provider_code: str | None
+    provider_message: str | None
+
+
+@dataclass(frozen=True)
 class Lease:
     owner: str
     until: datetime
@@ -259,6 +274,34 @@ class Store:
                 .limit(limit)
             )
             return list(rows)
+
+    async def audit(self, since: datetime, batch_size: int = 500) -> AsyncGenerator[list[AuditRow], None]:
+        """The operations requested at or after `since` (naive UTC), oldest first, in batches of `batch_size`.
+
+        One streamed query (a server-side cursor on PostgreSQL): only a batch at a time is in memory. Close the
+        iterator (`contextlib.aclosing`) when stopping early, so the connection goes back to the pool.
+        """
+        query = (
+            select(
+                Operation.requested_at,
+                Operation.finished_at,
+                Operation.user_id,
+                Operation.action,
+                Number.e164,
+                Number.account,
+                Operation.outcome,
+                Operation.provider_code,
+                Operation.provider_message,
+            )
+            .join(Number, Number.id == Operation.number_id)
+            .where(Operation.requested_at >= since)
+            .order_by(Operation.requested_at, Operation.id)
+            .execution_options(yield_per=batch_size)
+        )
+        async with self.engine.connect() as connection:
+            result = await connection.stream(query)
+            async for partition in result.partitions(batch_size):
+                yield [AuditRow(*row) for row in partition]
 
     # --- writes ---
 

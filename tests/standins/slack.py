@@ -80,6 +80,11 @@ class SlackStandIn(LocalServer):
         self._view_count = 0
         self._sockets: list[web.WebSocketResponse] = []
         self._pending_acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        # files.getUploadURLExternal → the upload URL (on this stand-in) → files.completeUploadExternal:
+        # the bytes POSTed per file id, and the files shared, each with its title and channel_id.
+        self.uploads: dict[str, bytes] = {}
+        self.shared_files: list[dict[str, Any]] = []
+        self._file_count = 0
 
     @property
     def api_url(self) -> str:
@@ -181,6 +186,7 @@ class SlackStandIn(LocalServer):
         app.router.add_get("/api/{method}", self._web_api)
         app.router.add_post("/api/{method}", self._web_api)
         app.router.add_post("/response/{name}", self._response_url)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self._socket)
         return app
 
@@ -221,6 +227,19 @@ class SlackStandIn(LocalServer):
         if error is not None:
             return web.json_response({"ok": False, "error": error})
         return web.json_response({"ok": True})
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL files.getUploadURLExternal gave out: the raw bytes, answered as Slack does."""
+        file_id = request.match_info["file_id"]
+        if file_id not in self.uploads:
+            return web.Response(status=404, text="Not Found")
+        data = await request.read()
+        self.uploads[file_id] = data
+        self.calls.append(SlackCall("upload", {"file_id": file_id, "length": len(data)}, None))
+        return web.Response(text=f"OK - {len(data)}")
+
+    def file_content(self, file_id: str) -> bytes:
+        return self.uploads[file_id]
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse()  # answers the client's pings itself (autoping)
@@ -320,10 +339,40 @@ class SlackStandIn(LocalServer):
                 if not users:
                     return {"ok": False, "error": "users_list_not_supplied"}
                 return {"ok": True, "channel": {"id": dm_channel_id(users[0])}}
+            case "files.getUploadURLExternal":
+                if not args.get("filename") or not str(args.get("length", "")).isdigit():
+                    return {"ok": False, "error": "invalid_arguments"}
+                self._file_count += 1
+                file_id = f"F{self._file_count:07d}"
+                self.uploads[file_id] = b""
+                return {"ok": True, "upload_url": f"{self.base_url}/upload/{file_id}", "file_id": file_id}
+            case "files.completeUploadExternal":
+                return self._complete_upload(args)
             case "apps.connections.open":
                 return {"ok": True, "url": self.base_url.replace("http://", "ws://", 1) + "/socket"}
             case _:
                 return {"ok": True}
+
+    def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        files = args.get("files")
+        if isinstance(files, str):
+            files = parse_body(files)
+        if not isinstance(files, list) or not files:
+            return {"ok": False, "error": "invalid_arguments"}
+        if any(not isinstance(f, dict) or f.get("id") not in self.uploads for f in files):
+            return {"ok": False, "error": "file_not_found"}
+        answered = []
+        for f in files:
+            shared = {
+                "id": f["id"],
+                "title": f.get("title"),
+                "channel_id": args.get("channel_id"),
+                "initial_comment": args.get("initial_comment"),
+                "size": len(self.uploads[f["id"]]),
+            }
+            self.shared_files.append(shared)
+            answered.append({"id": f["id"], "title": f.get("title") or ""})
+        return {"ok": True, "files": answered}
 
     def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = args.get("channel")
