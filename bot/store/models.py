@@ -69,7 +69,7 @@ class Operation(Base):
     provider_code: Mapped[str | None] = mapped_column(String(32))
     provider_message: Mapped[str | None] = mapped_column(Text)
     response: Mapped[dict[str, Any] | None]
-    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # the audit window
     finished_at: Mapped[datetime | None]
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None]
