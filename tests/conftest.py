@@ -22,13 +22,13 @@ import asyncpg
 import pytest
 from aiohttp import web
 from hypothesis import settings
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 from standins import KaleyraStandIn, MetaStandIn, SlackStandIn
 
 from bot.server import Bot, build, web_app
 from bot.settings import Settings
-from bot.store import Number, Operation, Store
+from bot.store import Base, Number, Operation, Store
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 SID = "HXAP16XXXXXX97IN"
@@ -380,3 +380,24 @@ async def seed_operation(
             insert(Operation).values(**{**values, **fields}).returning(Operation.id)
         )
         return int(result.scalar_one())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The store's URL, once a SQLite file and once the module's PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    """A migrated store with empty tables, on each of SQLite and PostgreSQL."""
+    store = Store(database_url)
+    async with store.engine.begin() as connection:  # every test starts from empty tables
+        await connection.run_sync(Base.metadata.drop_all)
+        await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    await store.migrate()
+    yield store
+    await store.close()

@@ -14,13 +14,13 @@ from typing import Any
 
 import pytest
 from conftest import OPERATOR, Person, running, seed_number, seed_operation
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 from standins import KaleyraStandIn, SlackStandIn
 from standins.slack import dm_channel_id
 
 from bot.settings import Settings
 from bot.slack.audit import cell
-from bot.store import Base, Operation, Store, utcnow
+from bot.store import Operation, Store, utcnow
 
 HEADER = [
     "requested_at",
@@ -235,25 +235,6 @@ async def test_a_large_export_is_streamed_in_batches(person: Person, seeded_5000
     assert [row[8] for row in rows[1:]] == [f"update {i}" for i in range(5000)]
     assert rows[1][0] == iso(seeded_5000) and rows[-1][0] == iso(seeded_5000 + timedelta(minutes=4999))
     assert "Exported 5000 operations" in summary
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    store = Store(database_url)
-    async with store.engine.begin() as connection:  # every test starts from empty tables
-        await connection.run_sync(Base.metadata.drop_all)
-        await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    await store.migrate()
-    yield store
-    await store.close()
 
 
 async def test_the_store_streams_the_window_in_batches_on_sqlite_and_postgresql(store: Store) -> None:

@@ -77,11 +77,11 @@ class Replica:
 
 
 async def start_replica(
-    name: str, tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn, database_url: str
+    name: str, tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn, replicas_database: str
 ) -> Replica:
     port = free_port()
     env = stand_in_env(tmp_path, slack, kaleyra, port) | {
-        "DATABASE_URL": database_url,
+        "DATABASE_URL": replicas_database,
         "WA_BOT_LEASE_SECONDS": str(LEASE_SECONDS),
         "WA_BOT_SWEEP_SECONDS": str(SWEEP_SECONDS),
     }
@@ -94,21 +94,21 @@ async def start_replica(
 
 
 @pytest.fixture
-def database_url() -> Iterator[str]:
+def replicas_database() -> Iterator[str]:
     with a_postgres_database() as url:
         yield url
 
 
 @pytest.fixture
 async def replicas(
-    tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn, database_url: str
+    tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn, replicas_database: str
 ) -> AsyncIterator[tuple[Replica, Replica]]:
     """Replicas A and B, both healthy. However the test ends, neither is left running."""
     started: list[Replica] = []
     try:
         # Both start at once on an empty database: the migration lock lets one create the schema at a time.
         for name in ("a", "b"):
-            started.append(await start_replica(name, tmp_path, slack, kaleyra, database_url))
+            started.append(await start_replica(name, tmp_path, slack, kaleyra, replicas_database))
         await asyncio.gather(*(replica.wait_healthy() for replica in started))
         yield started[0], started[1]
     finally:
@@ -124,9 +124,9 @@ async def stop_cleanly(*replicas: Replica) -> None:
         assert "Traceback" not in output, f"replica {replica.name}:\n{output}"
 
 
-async def stored(database_url: str) -> tuple[Number, list[Operation]]:
+async def stored(replicas_database: str) -> tuple[Number, list[Operation]]:
     """The number and its operations (oldest first), read from the database the replicas share."""
-    store = Store(database_url)
+    store = Store(replicas_database)
     try:
         [number] = await store.numbers_with(E164)
         return number, list(reversed(await store.history(number.id)))
@@ -146,7 +146,7 @@ async def open_add_modal(replica: Replica) -> dict[str, Any]:
 
 
 async def test_an_add_through_one_replica_is_verified_through_the_other(
-    replicas: tuple[Replica, Replica], slack: SlackStandIn, kaleyra: KaleyraStandIn, database_url: str
+    replicas: tuple[Replica, Replica], slack: SlackStandIn, kaleyra: KaleyraStandIn, replicas_database: str
 ) -> None:
     a, b = replicas
 
@@ -170,7 +170,7 @@ async def test_an_add_through_one_replica_is_verified_through_the_other(
     assert parent["channel"] == CHANNEL
     assert thread_replies(slack) == [added, verified]
     assert verified["thread_ts"] == added["thread_ts"]
-    number, operations = await stored(database_url)
+    number, operations = await stored(replicas_database)
     assert (number.state, number.phone_number_id, number.channel_id) == (
         State.VERIFIED,
         PHONE_NUMBER_ID,
@@ -182,7 +182,7 @@ async def test_an_add_through_one_replica_is_verified_through_the_other(
 
 
 async def test_one_submission_delivered_to_both_replicas_at_once_adds_once(
-    replicas: tuple[Replica, Replica], slack: SlackStandIn, kaleyra: KaleyraStandIn, database_url: str
+    replicas: tuple[Replica, Replica], slack: SlackStandIn, kaleyra: KaleyraStandIn, replicas_database: str
 ) -> None:
     a, b = replicas
     kaleyra.queue("v2_add", doc.V2_ADD_OK, delay=0.3)  # the add is still in flight when the copy lands
@@ -211,14 +211,14 @@ async def test_one_submission_delivered_to_both_replicas_at_once_adds_once(
     assert [r.operation for r in kaleyra.requests] == ["v2_add"]
     assert len(parent_messages(slack)) == 1
     assert len(thread_replies(slack)) == 1
-    number, operations = await stored(database_url)
+    number, operations = await stored(replicas_database)
     assert number.state == State.AWAITING_OTP
     assert [(o.action, o.outcome) for o in operations] == [("add", Outcome.OK)]
     await stop_cleanly(a, b)
 
 
 async def test_an_add_on_a_killed_replica_is_reported_by_the_other(
-    replicas: tuple[Replica, Replica], slack: SlackStandIn, kaleyra: KaleyraStandIn, database_url: str
+    replicas: tuple[Replica, Replica], slack: SlackStandIn, kaleyra: KaleyraStandIn, replicas_database: str
 ) -> None:
     a, b = replicas
     # Given Kaleyra takes its time with the add that replica A sends
@@ -239,7 +239,7 @@ async def test_an_add_on_a_killed_replica_is_reported_by_the_other(
     assert buttons_of(interrupted) == ["retry"]
     assert "may have been added" in text_of(interrupted)
     assert reported_after < LEASE_SECONDS + SWEEP_SECONDS + 2, reported_after
-    number, operations = await stored(database_url)
+    number, operations = await stored(replicas_database)
     assert number.state == State.UNKNOWN  # not left adding
     assert number.thread_ts == interrupted["thread_ts"]
     assert [(o.action, o.outcome) for o in operations] == [("add", Outcome.INTERRUPTED)]

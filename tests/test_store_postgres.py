@@ -4,39 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import CHANNEL, OPERATOR, running, seed_number
-from sqlalchemy import text, update
+from sqlalchemy import update
 from standins import KaleyraStandIn, SlackStandIn
 
 from bot.lifecycle.states import Move, State, to
 from bot.lifecycle.usecases import HOME_ORDER
 from bot.settings import Settings
-from bot.store import Base, DuplicateIntent, Lease, MoveRefused, Operation, Outcome, Store, utcnow
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    store = Store(database_url)
-    async with store.engine.begin() as connection:  # every test starts from empty tables
-        await connection.run_sync(Base.metadata.drop_all)
-        await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    await store.migrate()
-    yield store
-    await store.close()
+from bot.store import DuplicateIntent, Lease, MoveRefused, Operation, Outcome, Store, utcnow
 
 
 def lease() -> Lease:
