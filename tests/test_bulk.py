@@ -95,8 +95,9 @@ async def test_a_200_line_bulk_add_is_paced_shown_summed_up_and_its_failures_ret
         assert (status, answer) == (200, None)
 
         # Then one message in the channel shows the batch, edited in place, and its thread gets the summary
-        [message] = channel_messages(slack)
-        assert message.args["text"].startswith("Bulk add #1:")
+        message = await slack.wait_for(
+            "chat.postMessage", lambda c: c.args["text"].startswith("Bulk add #1:")
+        )
         summary = await summary_of(slack, 1)
         assert summary.args["thread_ts"] == message.args.get("ts") or summary.args["thread_ts"]
         assert len(channel_messages(slack)) == 1  # never a message per number
@@ -151,6 +152,32 @@ async def test_a_200_line_bulk_add_is_paced_shown_summed_up_and_its_failures_ret
     # Each number is first-class: awaiting its code, with no thread of its own until its first action
     assert Counter(n.state for n in numbers.values()) == {State.AWAITING_OTP: 198, State.FAILED: 2}
     assert numbers[e164(3)].thread_ts is None and numbers[e164(3)].channel_id == CHANNEL
+
+
+async def test_a_number_added_in_bulk_is_found_and_verified_like_any_other(
+    person: Person, slack: SlackStandIn, kaleyra: KaleyraStandIn
+) -> None:
+    view = await open_bulk_modal(person)
+    await person.submit(view, {"numbers": pasted(range(3))})
+    await summary_of(slack, 1)
+    # /wa-numbers <number> shows its history, naming the batch and line
+    status, _ = await person.command("/wa-numbers", "+91 98765 00002")
+    history = await slack.wait_for("response_url:cmd", lambda c: "History of" in c.args.get("text", ""))
+    assert "add (bulk add #1, line 3) by" in str(history.args["blocks"])
+    # Its App Home lists it awaiting its code, with Enter OTP
+    await person.event({"type": "app_home_opened", "tab": "home"})
+    home = await slack.wait_for("views.publish")
+    assert "+919876500002" in str(home.args["view"]) and "enter_otp" in str(home.args["view"])
+    # /wa-verify opens the OTP form; the code is checked, and the number's own thread opens in the channel
+    status, _ = await person.command("/wa-verify", "+91 98765 00002")
+    otp_form = await person.opened_view("wa_verify")
+    status, _ = await person.submit(otp_form, {"otp": "123456"})
+    assert status == 200
+    verified = await slack.wait_for("chat.postMessage", lambda c: "Verified" in c.args.get("text", ""))
+    [request] = [r for r in kaleyra.requests if r.operation == "v2_verify"]
+    assert request.json["phone_number"] == "+919876500002"
+    parents = [c for c in channel_messages(slack) if "+919876500002" in c.args.get("text", "")]
+    assert len(parents) == 1 and verified.args["thread_ts"]
 
 
 async def test_every_line_is_checked_before_anything_is_sent(

@@ -14,17 +14,19 @@ from aiolimiter import AsyncLimiter
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.lifecycle.events import Requester
+from bot.lifecycle.states import State
 from bot.lifecycle.usecases import ALREADY_LIVE, BatchLine, Numbers
+from bot.providers.sandbox import Sandbox, otp_of
 from bot.store import Batch, DuplicateBatch, Lease, Operation, Outcome, utcnow
 
 log = logging.getLogger(__name__)
 
 MAX_LINES = 500
 CONCURRENCY = 10  # adds in flight at once, per batch
-# Calls are spaced 1/rate apart, stretched by this much: a late first call and an early fifth could otherwise
-# fall inside one second as the provider sees them. A limiter that let a second's worth through at once would
-# put a burst and the next second's first calls into one window.
-SPACING_MARGIN = 1.05
+# Calls are spaced 1/rate apart, stretched by this much: one call delayed on its way and the next not could
+# otherwise fall inside one second as the provider sees them (the margin is 80 ms per second of calls). A limiter
+# that let a second's worth through at once would put a burst and the next second's first calls in one window.
+SPACING_MARGIN = 1.08
 # Codes that say a line cannot succeed when sent again as it is.
 HOPELESS = {ALREADY_LIVE}
 
@@ -70,6 +72,9 @@ class Progress:
     elapsed: float = 0.0
     failures: list[Failure] = field(default_factory=list)
     finished: bool = False
+    sandbox_codes: dict[str, str] = field(
+        default_factory=dict
+    )  # the sandbox only: number → the code that works
 
     @property
     def failed(self) -> int:
@@ -256,7 +261,9 @@ class Bulk:
             )
             finished = True
             await self._after_tick(batch.id)  # the final edit too keeps Slack's pace
-            await self.board.end(batch, await self.progress(batch))
+            progress = await self.progress(batch)
+            progress.sandbox_codes = await self._sandbox_codes(batch)
+            await self.board.end(batch, progress)
         except Exception:
             log.exception("bulk add %s stopped on an error; another pass will resume it", batch.id)
         finally:
@@ -273,15 +280,17 @@ class Bulk:
         if account is None:
             log.error("bulk add %s: account %s is no longer configured", batch.id, batch.account)
             return
-        pace = AsyncLimiter(1, SPACING_MARGIN / self.rate)  # one call per slot: no burst
+        # Two limiters of one slot each (no burst): one admits a line before its operation is written, so a stop
+        # leaves no line written but unsent; the other spaces the calls themselves, retries included, so the
+        # store's own pace between the two cannot bunch them up.
+        admit = AsyncLimiter(1, SPACING_MARGIN / self.rate)
+        pace = AsyncLimiter(1, SPACING_MARGIN / self.rate)
         slots = asyncio.Semaphore(self.concurrency)
         requester = Requester(batch.user_id, batch.channel_id)
 
         async def one(line: Line) -> None:
             async with slots:
-                await (
-                    pace.acquire()
-                )  # before the operation is written: a stop leaves no line written but unsent
+                await admit.acquire()
                 if self._stopping:
                     return
                 try:
@@ -321,6 +330,16 @@ class Bulk:
                     shown = counts
             except Exception as error:
                 log.warning("bulk add %s: progress not shown (%s)", batch.id, type(error).__name__)
+
+    async def _sandbox_codes(self, batch: Batch) -> dict[str, str]:
+        """In the sandbox, the code that works for each number the batch left awaiting one (as a single add's
+        thread shows it); elsewhere nothing: a real code comes only by SMS or voice call."""
+        account = self.numbers.accounts.get(batch.account)
+        if account is None or not isinstance(self.numbers.providers.of(account), Sandbox):
+            return {}
+        e164s = [str(line["e164"]) for line in batch.lines]
+        waiting = await self.store.live_among(batch.account, e164s, {State.AWAITING_OTP})
+        return {n.e164: otp_of(n.phone_number_id) for n in waiting if n.phone_number_id}
 
     async def _after_tick(self, batch_id: int) -> None:
         """Wait until a tick has passed since the batch's message was last edited."""

@@ -72,9 +72,8 @@ class Answer:
 
 @dataclass(frozen=True)
 class BatchLine:
-    """An add that is one line of a bulk add: recorded against its batch and line, paced by the batch's
-    limiter, and reported by the batch's message, not a thread of its own. The batch takes the first call's
-    slot before the add starts (so no operation waits, written but unsent); each retry takes one of its own."""
+    """An add that is one line of a bulk add: recorded against its batch and line, each call (retries included)
+    paced by the batch's limiter, and reported by the batch's message, not a thread of its own."""
 
     batch_id: int
     line: int
@@ -183,12 +182,8 @@ class Numbers:
         def failed(error: ProviderError | None, outcome: Outcome) -> Transition:
             return to(Move.ADD_UNKNOWN if outcome == Outcome.UNKNOWN else Move.ADD_FAILED)
 
-        attempts = 0
-
         async def call() -> Answer:
-            nonlocal attempts
-            attempts += 1
-            if batch is not None and attempts > 1:  # a retry (after a 429…) waits for a slot of its own
+            if batch is not None:
                 await batch.pace.acquire()
             return await self._add(account, request, number)
 

@@ -485,8 +485,11 @@ def history(number: Number, label: str, operations: Sequence[Operation]) -> list
     for operation in operations:
         code = f" · `{operation.provider_code}`" if operation.provider_code else ""
         message = f" {escape(clip(operation.provider_message, 200))}" if operation.provider_message else ""
+        batch = (
+            f" (bulk add #{operation.batch_id}, line {operation.batch_line})" if operation.batch_id else ""
+        )
         lines.append(
-            f"• {_when(operation.requested_at)} · {operation.action} by <@{operation.user_id}>"
+            f"• {_when(operation.requested_at)} · {operation.action}{batch} by <@{operation.user_id}>"
             f" · {operation.outcome}{code}{message}"
         )
     blocks += _chunked(lines or ["No operations recorded."])
@@ -606,9 +609,12 @@ def batch_summary(
     lines = [head]
     if progress.done and isinstance(account, KaleyraAccount) and account.api_version == "v2":
         lines.append(
-            "Each added number awaits the code Kaleyra sent it by SMS or voice call: enter it with "
-            "`/wa-verify <number>` or *Enter OTP* on wa-bot's Home. Its first action opens its own thread."
+            "Each added number now awaits its code, by SMS or voice call: enter it with `/wa-verify` and the "
+            "number, or *Enter OTP* on wa-bot's Home. A number's first action opens its own thread."
         )
+    if progress.sandbox_codes:
+        codes = " · ".join(f"{e164} `{code}`" for e164, code in sorted(progress.sandbox_codes.items()))
+        lines.append(f":test_tube: SANDBOX: no SMS is sent; the codes that work are {codes}.")
     if progress.failures:
         lines.append("*Failures*")
         lines += [_failure_line(failure) for failure in progress.failures]
