@@ -15,8 +15,10 @@ from standins import KaleyraStandIn, SlackStandIn
 from standins import documented as doc
 from standins.slack import SlackCall
 
+from bot.lifecycle.bulk import Failure, Line, Progress
 from bot.lifecycle.states import State
 from bot.settings import Settings
+from bot.slack import views
 from bot.store import Batch, Outcome
 
 ACCOUNT = "kaleyra"  # the account the environment's KALEYRA_* variables configure
@@ -269,3 +271,23 @@ async def test_a_restart_mid_batch_resumes_the_rest_and_sends_no_line_twice(
     assert all(o.outcome == Outcome.OK for o in operations.values()) and len(operations) == 30
     assert "30 added, 0 failed" in text_of(summary)
     assert len(channel_messages(slack)) == 1  # the resumed batch edits the same message
+
+
+def test_a_summary_of_500_failures_stays_within_block_kit_limits() -> None:
+    lines = [Line(n, e164(n), {}) for n in range(1, 501)]
+    batch = Batch(
+        id=7, account=ACCOUNT, user_id="U1", channel_id=CHANNEL, lines=[line.dump() for line in lines]
+    )
+    long_message = "phone number already exists " * 20
+    progress = Progress(7, ACCOUNT, total=500, elapsed=4000.0, finished=True)
+    progress.failures = [
+        Failure(line, "WA400", long_message, "failed", n, n % 2 == 0) for n, line in enumerate(lines)
+    ]
+    text, blocks = views.batch_summary(batch, progress, None)
+    check_message({"text": text, "blocks": blocks})
+    assert blocks[-1]["elements"][0]["text"]["text"] == "Retry failed (250)"
+    shown = str(blocks)
+    assert all(f"line {n} ·" in shown for n in range(1, 501)) or "`/wa-numbers audit` has every line" in shown
+    text, blocks = views.batch_message(batch, progress, "Kaleyra", sandbox=True)
+    check_message({"text": text, "blocks": blocks})
+    assert "0 added · 500 failed · 0 left · finished in 1:06:40" in str(blocks)
