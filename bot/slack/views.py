@@ -496,19 +496,24 @@ def history(number: Number, label: str, operations: Sequence[Operation]) -> list
     return [block.to_dict() for block in blocks]
 
 
-def _chunked(lines: Sequence[str]) -> list[Block]:
-    """Lines packed into as few sections as Slack's 3000-character limit allows (at most 45 blocks)."""
-    sections: list[Block] = []
-    current = ""
+def _chunked(lines: Sequence[str], limit: int = 45, more: str | None = None) -> list[Block]:
+    """Lines packed into as few sections as Slack's 3000-character limit allows, at most `limit` blocks; past
+    that, the last block says how many lines are left out (`more`, formatted with that count), if given."""
+    packed: list[list[str]] = []
+    size = 0
     for line in lines:
         line = clip(line, SECTION_LIMIT)
-        if current and len(current) + 1 + len(line) > SECTION_LIMIT:
-            sections.append(_section(current))
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        sections.append(_section(current))
-    return sections[:45]
+        if packed and size + 1 + len(line) <= SECTION_LIMIT:
+            packed[-1].append(line)
+            size += 1 + len(line)
+        else:
+            packed.append([line])
+            size = len(line)
+    sections: list[Block] = [_section("\n".join(section)) for section in packed]
+    if more is not None and len(packed) > limit:
+        hidden = sum(len(section) for section in packed[limit - 1 :])
+        return [*sections[: limit - 1], _section(more.format(hidden))]
+    return sections[:limit]
 
 
 def refusal(number: Number, reason: str) -> str:
@@ -618,11 +623,8 @@ def batch_summary(
     if progress.failures:
         lines.append("*Failures*")
         lines += [_failure_line(failure) for failure in progress.failures]
-    blocks = _chunked(lines)
-    if len(blocks) > MESSAGE_BLOCKS - 2:
-        hidden = len(blocks) - (MESSAGE_BLOCKS - 3)
-        more = _section(f"…and {hidden} more sections: `/wa-numbers audit` has every line.")
-        blocks = [*blocks[: MESSAGE_BLOCKS - 3], more]
+    more = "…and {} more lines: `/wa-numbers audit` has every operation."
+    blocks = _chunked(lines, limit=MESSAGE_BLOCKS - 1, more=more)  # and one for the button
     retryable = sum(1 for failure in progress.failures if failure.retryable)
     if retryable:
         button = ButtonElement(
