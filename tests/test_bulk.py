@@ -296,3 +296,19 @@ def test_a_summary_of_500_failures_stays_within_block_kit_limits() -> None:
     text, blocks = views.batch_message(batch, progress, "Kaleyra", sandbox=True)
     check_message({"text": text, "blocks": blocks})
     assert "0 added · 500 failed · 0 left · finished in 1:06:40" in str(blocks)
+
+
+async def test_a_v1_account_adds_in_bulk_with_display_names_and_no_code_to_wait_for(
+    settings_for: Callable[..., Settings], slack: SlackStandIn, kaleyra: KaleyraStandIn
+) -> None:
+    async with running(settings_for(kaleyra_api_version="v1"), slack) as person:
+        view = await open_bulk_modal(person)
+        assert "SMS or VOICE" not in str(view["blocks"])
+        status, answer = await person.submit(view, {"numbers": pasted(range(2))})
+        assert (status, answer) == (200, None)
+        summary = await summary_of(slack, 1)
+        numbers = (await person.bot.store.numbers(10))[0]
+    sent = sorted((r.operation, r.json["wa_number"], r.json["display_name"]) for r in kaleyra.requests)
+    assert sent == [("v1_add", e164(0), "Store 0"), ("v1_add", e164(1), "Store 1")]
+    assert "2 added, 0 failed" in text_of(summary) and "/wa-verify" not in text_of(summary)
+    assert {n.state for n in numbers} == {State.ADDED}
