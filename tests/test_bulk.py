@@ -287,6 +287,7 @@ def test_a_summary_of_500_failures_stays_within_block_kit_limits() -> None:
     progress.failures = [
         Failure(line, "WA400", long_message, "failed", n, n % 2 == 0) for n, line in enumerate(lines)
     ]
+    progress.failed = len(progress.failures)
     text, blocks = views.batch_summary(batch, progress, None)
     check_message({"text": text, "blocks": blocks})
     assert blocks[-1]["elements"][0]["text"]["text"] == "Retry failed (250)"

@@ -343,7 +343,7 @@ class Session:
 
         def finished() -> tuple[Message, Message] | None:
             for parent in self.slack.parents():
-                if parent.posted >= mark and parent.text.startswith("Bulk add"):
+                if parent.posted >= mark and parent.text.startswith("Bulk add") and "finished" in parent.text:
                     summary = [r for r in self.slack.thread(parent) if "finished" in r.text]
                     if summary:
                         return parent, summary[0]

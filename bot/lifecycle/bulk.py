@@ -68,17 +68,13 @@ class Progress:
     account: str
     total: int
     done: int = 0
+    failed: int = 0
     in_flight: int = 0
     elapsed: float = 0.0
-    failures: list[Failure] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)  # read in full once the batch is finished
     finished: bool = False
-    sandbox_codes: dict[str, str] = field(
-        default_factory=dict
-    )  # the sandbox only: number → the code that works
-
-    @property
-    def failed(self) -> int:
-        return len(self.failures)
+    # The sandbox only: each number awaiting a code → the code that works.
+    sandbox_codes: dict[str, str] = field(default_factory=dict)
 
     @property
     def left(self) -> int:
@@ -172,7 +168,18 @@ class Bulk:
         self.launch(retry, skipped)
         return None
 
+    async def counts(self, batch: Batch) -> Progress:
+        """Where a running batch stands: counts only (one small query, as often as the bar is drawn)."""
+        outcomes = await self.store.batch_outcomes(batch.id)
+        progress = Progress(batch.id, batch.account, total=len(batch.lines))
+        progress.elapsed = max(0.0, (utcnow() - batch.requested_at).total_seconds())
+        progress.done = outcomes.pop(Outcome.OK, 0)
+        progress.in_flight = outcomes.pop(Outcome.PENDING, 0)
+        progress.failed = sum(outcomes.values())
+        return progress
+
     async def progress(self, batch: Batch) -> Progress:
+        """Where a batch stands, every failure included."""
         operations = await self.store.batch_operations(batch.id)
         progress = Progress(batch.id, batch.account, total=len(batch.lines))
         progress.elapsed = max(0.0, (utcnow() - batch.requested_at).total_seconds())
@@ -191,6 +198,7 @@ class Bulk:
                 progress.in_flight += 1
             else:
                 progress.failures.append(_failure(line, operation))
+        progress.failed = len(progress.failures)
         return progress
 
     async def stop(self, grace_seconds: float) -> None:
@@ -255,15 +263,17 @@ class Bulk:
             # Lines a stopped process had sent stay in flight until the sweeper calls them interrupted.
             await self._settled(batch)
             reporter.cancel()
+            keeper.cancel()
             batch.finished_at = utcnow()
             await self.store.batch_change(
                 batch.id, finished_at=batch.finished_at, lease_owner=None, lease_until=None
             )
             finished = True
-            await self._after_tick(batch.id)  # the final edit too keeps Slack's pace
             progress = await self.progress(batch)
             progress.sandbox_codes = await self._sandbox_codes(batch)
-            await self.board.end(batch, progress)
+            await self.board.end(batch, progress)  # the summary, at once
+            await self._after_tick(batch.id)  # the last edit of the bar keeps Slack's pace
+            await self.board.show(batch, progress)
         except Exception:
             log.exception("bulk add %s stopped on an error; another pass will resume it", batch.id)
         finally:
@@ -311,7 +321,7 @@ class Bulk:
     async def _settled(self, batch: Batch) -> None:
         """Until no line is in flight (polled: the sweeper that settles them may run on another replica)."""
         while True:
-            if not (await self.progress(batch)).in_flight:
+            if not (await self.counts(batch)).in_flight:
                 return
             await asyncio.sleep(self.tick)
 
@@ -321,7 +331,7 @@ class Bulk:
         while True:
             await asyncio.sleep(self.tick)
             try:
-                progress = await self.progress(batch)
+                progress = await self.counts(batch)
                 counts = (progress.done, progress.failed, progress.in_flight)
                 if counts != shown:
                     await self._after_tick(batch.id)

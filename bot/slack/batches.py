@@ -56,18 +56,19 @@ class SlackBoard:
         if batch.message_ts is None:
             return
         text, blocks = views.batch_message(batch, progress, self._label(batch), self.sandbox)
-        await self.client.chat_update(channel=batch.channel_id, ts=batch.message_ts, text=text, blocks=blocks)
+        try:
+            await self.client.chat_update(
+                channel=batch.channel_id, ts=batch.message_ts, text=text, blocks=blocks
+            )
+        except SlackApiError as error:  # the next edit brings it up to date
+            log.warning("bulk add %s: progress not shown (%s)", batch.id, error.response.get("error"))
         if self.home is not None:
             self.home.schedule(batch.user_id)
 
     async def end(self, batch: Batch, progress: Progress) -> None:
-        """The final bar on the message, and the summary in its thread (by DM if the channel refuses)."""
+        """The summary in the batch's thread (by DM if the channel refuses)."""
         text, blocks = views.batch_summary(batch, progress, self.accounts.get(batch.account))
         if batch.message_ts is not None:
-            try:
-                await self.show(batch, progress)
-            except SlackApiError as error:
-                log.warning("bulk add %s: final bar not shown (%s)", batch.id, error.response.get("error"))
             thread = batch.thread_ts or batch.message_ts
             if await self._reply(batch, thread, text, blocks):
                 return

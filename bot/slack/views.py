@@ -583,6 +583,8 @@ def batch_message(
 ) -> tuple[str, list[dict[str, Any]]]:
     """The batch's message: who, which account, and the progress bar (done, failed, left, elapsed, time left)."""
     text = f"Bulk add #{batch.id}: {progress.done} added, {progress.failed} failed, {progress.left} left"
+    if progress.finished:
+        text = f"Bulk add #{batch.id} finished: {progress.done} added, {progress.failed} failed"
     blocks: list[Block] = [_section(f"{_batch_title(batch, label, sandbox)}\n{_batch_status(progress)}")]
     if not progress.finished:
         blocks.append(

@@ -597,6 +597,16 @@ class Store:
                 .values(lease_until=utcnow() - timedelta(seconds=1))
             )
 
+    async def batch_outcomes(self, batch_id: int) -> dict[str, int]:
+        """How many of the batch's operations have each outcome."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Operation.outcome, func.count())
+                .where(Operation.batch_id == batch_id)
+                .group_by(Operation.outcome)
+            )
+            return {outcome: int(count) for outcome, count in rows.all()}
+
     async def batch_operations(self, batch_id: int) -> dict[int, Operation]:
         """Each line's latest operation (a line without one has not been sent yet)."""
         async with self._sessions() as session:
