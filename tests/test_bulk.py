@@ -313,3 +313,20 @@ async def test_a_v1_account_adds_in_bulk_with_display_names_and_no_code_to_wait_
     assert sent == [("v1_add", e164(0), "Store 0"), ("v1_add", e164(1), "Store 1")]
     assert "2 added, 0 failed" in text_of(summary) and "/wa-verify" not in text_of(summary)
     assert {n.state for n in numbers} == {State.ADDED}
+
+
+async def test_a_line_whose_number_turns_live_meanwhile_is_refused_not_sent(
+    settings_for: Callable[..., Settings], slack: SlackStandIn, kaleyra: KaleyraStandIn
+) -> None:
+    async with running(settings_for(wa_bot_bulk_rate_per_second=2), slack) as person:
+        view = await open_bulk_modal(person)
+        status, answer = await person.submit(view, {"numbers": pasted(range(5))})
+        assert (status, answer) == (200, None)
+        # Given someone verified the last number by other means while the batch runs
+        await seed_number(person.bot.store, ACCOUNT, e164(4), State.VERIFIED)
+        summary = await summary_of(slack, 1)
+    assert sorted(r.e164 for r in kaleyra.requests) == [e164(i) for i in range(4)]
+    body = text_of(summary)
+    assert "4 added, 1 failed" in body
+    assert "line 5 · +919876500004 · `ALREADY_LIVE` the number is already verified on this account" in body
+    assert "Retry failed" not in str(summary.args["blocks"])

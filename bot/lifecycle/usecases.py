@@ -374,7 +374,7 @@ class Numbers:
         typed = operation.request
         try:
             if operation.action == "add":
-                request = self._add_request(self.accounts[number.account], typed)
+                request = self.add_request(self.accounts[number.account], typed)
                 return await self.add(number.account, request, requester, intent, retry_of=operation.id)
             if operation.action == "update":
                 update = UpdatePhoneNumberRequest.model_validate(typed)
@@ -401,9 +401,6 @@ class Numbers:
 
     def add_request(self, account: Account, typed: dict[str, Any]) -> AddRequest:
         """The add request `typed` (as an operation or a batch line recorded it) for `account`'s API."""
-        return self._add_request(account, typed)
-
-    def _add_request(self, account: Account, typed: dict[str, Any]) -> AddRequest:
         if isinstance(account, MetaAccount):
             return AddPhoneNumbersRequest.model_validate(typed)
         if account.api_version == "v1":
