@@ -17,6 +17,7 @@ import signal
 import sys
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -31,9 +32,10 @@ TRIVIAL_MODAL = {
 }
 
 
-def bare_app(slack_api_url: str, signing_secret: str) -> AsyncApp:
+def bare_app(slack_api_url: str, signing_secret: str, session: aiohttp.ClientSession) -> AsyncApp:
+    """The fastest this stack answers: keep-alive connections to Slack (`session`), nothing before ack()."""
     app = AsyncApp(
-        client=AsyncWebClient(token="xoxb-test-token", base_url=slack_api_url),
+        client=AsyncWebClient(token="xoxb-test-token", base_url=slack_api_url, session=session),
         signing_secret=signing_secret,
         process_before_response=False,
     )
@@ -51,7 +53,8 @@ def bare_app(slack_api_url: str, signing_secret: str) -> AsyncApp:
 
 
 async def serve(port: int, slack_api_url: str, signing_secret: str) -> None:
-    runner = web.AppRunner(bare_app(slack_api_url, signing_secret).web_app(path="/slack/events"))
+    session = aiohttp.ClientSession()
+    runner = web.AppRunner(bare_app(slack_api_url, signing_secret, session).web_app(path="/slack/events"))
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     stop = asyncio.Event()
@@ -61,6 +64,7 @@ async def serve(port: int, slack_api_url: str, signing_secret: str) -> None:
         await stop.wait()
     finally:
         await runner.cleanup()
+        await session.close()
 
 
 if __name__ == "__main__":
