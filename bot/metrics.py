@@ -4,6 +4,7 @@ dictionary update on the hot path and several bots in one process (tests, the de
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from time import perf_counter
@@ -66,11 +67,18 @@ class Metrics:
         started = perf_counter()
         response = await handler(request)
         seconds = perf_counter() - started
-        kind = kind_of(await request.text(), request.content_type)
-        self.ack_seconds.labels(kind).observe(seconds)
-        outcome = "ok" if response.status == 200 else "refused" if response.status == 401 else "error"
-        self.slack_requests.labels(kind, outcome).inc()
+        body = await request.text()  # already read by Bolt
+        # What kind of request it was is read from its body once the answer is on its way, not before.
+        asyncio.get_running_loop().call_soon(
+            self._record, body, request.content_type, response.status, seconds
+        )
         return response
+
+    def _record(self, body: str, content_type: str, status: int, seconds: float) -> None:
+        kind = kind_of(body, content_type)
+        self.ack_seconds.labels(kind).observe(seconds)
+        outcome = "ok" if status == 200 else "refused" if status == 401 else "error"
+        self.slack_requests.labels(kind, outcome).inc()
 
     async def page(self, _: web.Request) -> web.Response:
         body = generate_latest(self.registry)

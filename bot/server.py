@@ -44,7 +44,8 @@ class Bot:
     identity: Identity  # who the token is, from auth.test at build()
     accounts: dict[str, KaleyraAccount | MetaAccount]
     store: Store
-    session: aiohttp.ClientSession
+    session: aiohttp.ClientSession  # the providers'
+    slack_session: aiohttp.ClientSession  # the Web API's keep-alive connections, apart from slow providers
     numbers: Numbers
     sweeper: Sweeper
     app: AsyncApp
@@ -63,6 +64,7 @@ class Bot:
         await self.home.close()
         await self.sweeper.stop()
         await self.session.close()
+        await self.slack_session.close()
         await self.store.close()
 
 
@@ -75,14 +77,18 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
     SQLAlchemyError for the store.
     """
     accounts = accounts_from(settings)
-    client = slack_client(settings.slack_bot_token, settings.slack_api_url)
-    identity = await identify(client)
-    log.info("Slack: serving as %s", identity)
-    store = Store(settings.database_url)
+    slack_session = aiohttp.ClientSession()
+    client = slack_client(settings.slack_bot_token, settings.slack_api_url, slack_session)
+    store: Store | None = None
     try:
+        identity = await identify(client)
+        log.info("Slack: serving as %s", identity)
+        store = Store(settings.database_url)
         await store.migrate()
     except BaseException:
-        await store.close()
+        if store is not None:
+            await store.close()
+        await slack_session.close()
         raise
     session = aiohttp.ClientSession()
     signing_secret = (
@@ -126,7 +132,7 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
         )
     handlers.register(app, numbers, gate, home)
     gate.start()  # the user groups' members are read in the background, never on a request's way in
-    return Bot(settings, identity, accounts, store, session, numbers, sweeper, app, gate, home)
+    return Bot(settings, identity, accounts, store, session, slack_session, numbers, sweeper, app, gate, home)
 
 
 @contextmanager

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncGenerator, Collection, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Collection, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,7 +15,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, and_, case, func, inspect, or_, select, text, update
+from sqlalchemy import ColumnElement, Connection, and_, case, func, inspect, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -130,8 +132,10 @@ def _schema(connection: Connection) -> Schema:
 
 
 def _engine_options(url: str) -> dict[str, Any]:
-    """SQLite waits for a writer rather than failing at once; PostgreSQL needs nothing more."""
-    return {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}
+    """SQLite waits for a writer rather than failing at once. A server's connections are pinged when taken from
+    the pool (one that went stale after a restart is replaced); a SQLite file's cannot go stale, so a ping
+    would only be one more round trip in every transaction."""
+    return {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {"pool_pre_ping": True}
 
 
 class DuplicateIntent(Exception):
@@ -185,8 +189,25 @@ class Store:
     """One small interface over SQLite and PostgreSQL; returned rows are plain, detached objects."""
 
     def __init__(self, url: str) -> None:
-        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True, **_engine_options(url))
+        self.engine: AsyncEngine = create_async_engine(url, **_engine_options(url))
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # What a listener reads before it acknowledges Slack goes through connections of its own: a burst of
+        # background work (a hundred adds recording their answers) never keeps an acknowledgement waiting.
+        self._listener_reads: AsyncEngine = create_async_engine(
+            url, pool_size=2, max_overflow=8, **_engine_options(url)
+        )
+        # SQLite lets one writer in at a time. This process's writers take turns here, in asyncio, rather than
+        # in SQLite's busy handler, where each would sleep holding a pooled connection that readers (the reads
+        # before an acknowledgement) then wait for. PostgreSQL locks rows, not the database: no turns.
+        self._write_turn: AbstractAsyncContextManager[Any] = (
+            asyncio.Lock() if url.startswith("sqlite") else nullcontext()
+        )
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction that writes, committed at the end (rolled back on an exception)."""
+        async with self._write_turn, self._sessions.begin() as session:
+            yield session
 
     async def migrate(self) -> str:
         """Bring the schema to this code's head revision (an empty store too); the revision reached."""
@@ -208,6 +229,7 @@ class Store:
         return head_revision()
 
     async def close(self) -> None:
+        await self._listener_reads.dispose()
         await self.engine.dispose()
 
     async def ping(self) -> None:
@@ -221,15 +243,19 @@ class Store:
             return await session.get(Number, number_id)
 
     async def find(self, account: str, e164: str) -> Number | None:
-        async with self._sessions() as session:
-            found: Number | None = await session.scalar(
-                select(Number).where(Number.account == account, Number.e164 == e164)
-            )
-            return found
+        found = await self._read_numbers(Number.account == account, Number.e164 == e164)
+        return found[0] if found else None
 
     async def numbers_with(self, e164: str) -> list[Number]:
-        async with self._sessions() as session:
-            return list(await session.scalars(select(Number).where(Number.e164 == e164).order_by(Number.id)))
+        return await self._read_numbers(Number.e164 == e164)
+
+    async def _read_numbers(self, *conditions: ColumnElement[bool]) -> list[Number]:
+        """Numbers a listener reads before it acknowledges: one plain query on the listeners' connections."""
+        async with self._listener_reads.connect() as connection:
+            result = await connection.execute(
+                select(*Number.__table__.columns).where(*conditions).order_by(Number.id)
+            )
+            return [Number(**row._mapping) for row in result]
 
     async def numbers(self, limit: int) -> tuple[list[Number], int]:
         """The most recently changed numbers, and how many there are in all."""
@@ -325,7 +351,7 @@ class Store:
         does not allow `transition`; in both cases nothing is written.
         """
         try:
-            async with self._sessions.begin() as session:
+            async with self._writing() as session:
                 await session.execute(self._insert_number(account, e164, user_id, channel_id))
                 number = await session.scalar(
                     select(Number).where(Number.account == account, Number.e164 == e164)
@@ -356,13 +382,13 @@ class Store:
 
     async def move(self, number_id: int, transition: Transition) -> Number | None:
         """Apply `transition` if the number's state allows it; None (and nothing written) if not."""
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             return await self._apply(session, number_id, transition)
 
     async def change(self, number_id: int, **changes: Any) -> Number:
         """Columns that are not the state: the thread, the profile, the phone number ID's confirmation."""
         assert "state" not in changes, "states change only through a Transition"
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             number: Number | None = await session.scalar(
                 update(Number).where(Number.id == number_id).values(**changes).returning(Number)
             )
@@ -385,7 +411,7 @@ class Store:
 
         Returns the number as it now is (None when no number_id was given).
         """
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             await session.execute(
                 update(Operation)
                 .where(Operation.id == operation_id)
@@ -408,7 +434,7 @@ class Store:
         """Keep this process's operations from looking abandoned."""
         if not operation_ids:
             return
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             await session.execute(
                 update(Operation)
                 .where(
@@ -421,7 +447,7 @@ class Store:
 
     async def release(self, operation_id: int) -> None:
         """Hand an unfinished operation to the sweeper now (at a stop), rather than when its lease runs out."""
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             await session.execute(
                 update(Operation)
                 .where(Operation.id == operation_id, Operation.outcome == Outcome.PENDING)
@@ -436,7 +462,7 @@ class Store:
             Operation.lease_until < now,
             and_(Operation.lease_until.is_(None), Operation.requested_at < now - UNLEASED_GRACE),
         )
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             rows = await session.scalars(
                 select(Operation)
                 .where(Operation.outcome == Outcome.PENDING, expired)
@@ -461,7 +487,7 @@ class Store:
     async def claim_otp_request(self, number_id: int, cooldown: timedelta, awaiting: str) -> bool:
         """True for the one caller that may ask for a code now; a double click or a second replica gets False."""
         now = utcnow()
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             claimed = await session.scalar(
                 update(Number)
                 .where(
@@ -486,7 +512,7 @@ class Store:
     async def sandbox_add(self, account: str, e164: str, phone_number_id: str) -> SandboxNumber | None:
         """The sandbox's new number; None when the account already has it (one add wins a race)."""
         try:
-            async with self._sessions.begin() as session:
+            async with self._writing() as session:
                 number = SandboxNumber(
                     account=account, e164=e164, phone_number_id=phone_number_id, profile={}
                 )
@@ -496,7 +522,7 @@ class Store:
             return None
 
     async def sandbox_change(self, number_id: int, **changes: Any) -> None:
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             await session.execute(
                 update(SandboxNumber).where(SandboxNumber.id == number_id).values(**changes)
             )
