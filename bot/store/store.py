@@ -193,8 +193,10 @@ class Store:
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # What a listener reads before it acknowledges Slack goes through connections of its own: a burst of
         # background work (a hundred adds recording their answers) never keeps an acknowledgement waiting.
+        # Kept open (no overflow: a burst queues for them rather than opening and closing connections), and in
+        # autocommit: a read is one statement, without a BEGIN and a ROLLBACK around it.
         self._listener_reads: AsyncEngine = create_async_engine(
-            url, pool_size=2, max_overflow=8, **_engine_options(url)
+            url, pool_size=10, max_overflow=0, isolation_level="AUTOCOMMIT", **_engine_options(url)
         )
         # SQLite lets one writer in at a time. This process's writers take turns here, in asyncio, rather than
         # in SQLite's busy handler, where each would sleep holding a pooled connection that readers (the reads
