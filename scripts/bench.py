@@ -235,11 +235,18 @@ class LoadGenerator:
 # --- what is sent ---
 
 
+def typed_number(serial: int) -> str:
+    """A valid Indian mobile number of its own per request, as a person types it."""
+    national = f"9876{serial:06d}"
+    return f"+91 {national[:5]} {national[5:]}"
+
+
 def command_body(slack: SlackStandIn, serial: int) -> str:
+    """`/wa-add +91 98760 00001 Bench 1`: the form opens pre-filled, as it mostly does in Slack."""
     return urlencode(
         {
             "command": "/wa-add",
-            "text": "",
+            "text": f"{typed_number(serial)} Bench {serial}",
             "user_id": OPERATOR,
             "user_name": "ops",
             "team_id": "T0TEST",
@@ -254,11 +261,7 @@ def command_body(slack: SlackStandIn, serial: int) -> str:
 
 def submission_body(view: dict[str, Any], serial: int) -> str:
     """wa-bot's add modal, filled with a number of its own (valid, and new to the store)."""
-    national = f"9876{serial:06d}"
-    values: dict[str, str | None] = {
-        "phone_number": f"+91 {national[:5]} {national[5:]}",
-        "name": f"Bench {serial}",
-    }
+    values: dict[str, str | None] = {"phone_number": typed_number(serial), "name": f"Bench {serial}"}
     payload = {
         "type": "view_submission",
         "team": {"id": "T0TEST"},
@@ -587,7 +590,7 @@ def report(
         f"(`scripts/bench_bare_app.py`), each its own process, with the load generator (`scripts/bench_load.py`) "
         f"a third; the Slack and Kaleyra stand-ins of `tests/standins/` in the benchmark's own process. After an "
         f"untimed warm-up, {options.rounds} rounds alternate between the apps: {options.commands} signed "
-        f"`/wa-add` commands at {options.command_concurrency} at once, then {options.submissions} add "
+        f"`/wa-add <number> <name>` commands at {options.command_concurrency} at once, then {options.submissions} add "
         f"submissions at {options.submission_concurrency} at once, each from its own wa-bot add modal and with a "
         f"number new to the store, while Kaleyra answers every add after {options.provider_delay:g} s. Both apps "
         f"get the same submission bodies. Percentiles are over every request of every round; requests/s is "
