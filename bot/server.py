@@ -31,6 +31,7 @@ from bot.slack.home import HomePublisher
 from bot.slack.identity import Identity, identify, slack_client
 from bot.slack.threads import SlackThreads
 from bot.store import Store
+from handlers.acks import Acknowledgements
 from handlers.authorize import Gate
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ class Bot:
     app: AsyncApp
     gate: Gate
     home: HomePublisher
+    acks: Acknowledgements  # HTTP mode counts the requests waiting for their answer (web_app)
 
     def start(self) -> None:
         """The background work of a running replica: lease renewal and the sweeper."""
@@ -130,9 +132,12 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
             "WA_BOT_ALLOWED_USERS and WA_BOT_ALLOWED_USERGROUPS are unset: every member of the workspace "
             "may add, verify and update numbers"
         )
-    handlers.register(app, numbers, gate, home)
+    acks = Acknowledgements()
+    handlers.register(app, numbers, gate, home, acks)
     gate.start()  # the user groups' members are read in the background, never on a request's way in
-    return Bot(settings, identity, accounts, store, session, slack_session, numbers, sweeper, app, gate, home)
+    return Bot(
+        settings, identity, accounts, store, session, slack_session, numbers, sweeper, app, gate, home, acks
+    )
 
 
 @contextmanager
@@ -151,6 +156,7 @@ def web_app(bot: Bot) -> web.Application:
     """Bolt's aiohttp app on POST /slack/events, plus GET /healthz and GET /metrics."""
     application: web.Application = bot.app.web_app(path="/slack/events")
     application.middlewares.append(bot.numbers.metrics.middleware)
+    application.middlewares.append(bot.acks.middleware)
     application.router.add_get("/metrics", bot.numbers.metrics.page)
 
     async def healthz(_: web.Request) -> web.Response:

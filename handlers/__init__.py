@@ -10,16 +10,19 @@ from slack_bolt.app.async_app import AsyncApp
 from bot.lifecycle.usecases import Numbers
 from bot.slack.home import HomePublisher
 from handlers import actions, commands, events, submissions
+from handlers.acks import Acknowledgements
 from handlers.authorize import Gate
 from handlers.payloads import requester_of
 
 log = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, numbers: Numbers, gate: Gate, home: HomePublisher) -> None:
+def register(
+    app: AsyncApp, numbers: Numbers, gate: Gate, home: HomePublisher, acks: Acknowledgements
+) -> None:
     app.use(gate.middleware)
     commands.register(app, numbers)
-    submissions.register(app, numbers)
+    submissions.register(app, numbers, acks)
     actions.register(app, numbers)
     events.register(app, home)
 

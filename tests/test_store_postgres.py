@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from conftest import CHANNEL, OPERATOR, running, seed_number
-from sqlalchemy import update
+from sqlalchemy import text, update
 from standins import KaleyraStandIn, SlackStandIn
 
 from bot.lifecycle.states import Move, State, to
@@ -207,3 +207,26 @@ async def test_numbers_by_state_ranks_states_then_recency_and_counts_every_state
 
     assert [n.e164[-1] for n in numbers] == ["3", "2", "4"]
     assert counts == {State.AWAITING_OTP: 2, State.FAILED: 1, State.VERIFIED: 1}
+
+
+async def test_a_listener_read_after_postgresql_dropped_its_connections_still_answers(
+    postgres_url: str,
+) -> None:
+    """The reads before an acknowledgement skip the ping: a connection the server closed is replaced at once."""
+    store = Store(postgres_url)
+    try:
+        await store.migrate()
+        await seed_number(store, "kaleyra", "+919876543210", State.AWAITING_OTP)
+        assert (await store.find("kaleyra", "+919876543210")) is not None  # its connection is now pooled
+        async with store.engine.connect() as connection:  # as a restart would: every other session ends
+            await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        found = await store.find("kaleyra", "+919876543210")
+        assert found is not None and found.state == State.AWAITING_OTP
+        assert [n.e164 for n in await store.numbers_with("+919876543210")] == ["+919876543210"]
+    finally:
+        await store.close()

@@ -17,7 +17,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import ColumnElement, Connection, and_, case, func, inspect, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.store.models import Base, Number, Operation, Outcome, SandboxNumber, utcnow
@@ -189,14 +189,23 @@ class Store:
     """One small interface over SQLite and PostgreSQL; returned rows are plain, detached objects."""
 
     def __init__(self, url: str) -> None:
-        self.engine: AsyncEngine = create_async_engine(url, **_engine_options(url))
+        # As many connections as SQLAlchemy's default allows at most (5 + 10 overflow), but all kept: overflow
+        # connections are closed when returned, so every burst of adds opened and closed ten of them again.
+        self.engine: AsyncEngine = create_async_engine(
+            url, pool_size=15, max_overflow=0, **_engine_options(url)
+        )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # What a listener reads before it acknowledges Slack goes through connections of its own: a burst of
         # background work (a hundred adds recording their answers) never keeps an acknowledgement waiting.
-        # Kept open (no overflow: a burst queues for them rather than opening and closing connections), and in
-        # autocommit: a read is one statement, without a BEGIN and a ROLLBACK around it.
+        # Kept open (no overflow: a burst queues for them rather than opening and closing connections), in
+        # autocommit and not pinged: a read is one round trip, its statement (_read_numbers reconnects instead).
         self._listener_reads: AsyncEngine = create_async_engine(
-            url, pool_size=10, max_overflow=0, isolation_level="AUTOCOMMIT", **_engine_options(url)
+            url,
+            pool_size=10,
+            max_overflow=0,
+            isolation_level="AUTOCOMMIT",
+            pool_reset_on_return=None,  # autocommit: no transaction to roll back when a read is done
+            **{**_engine_options(url), "pool_pre_ping": False},
         )
         # SQLite lets one writer in at a time. This process's writers take turns here, in asyncio, rather than
         # in SQLite's busy handler, where each would sleep holding a pooled connection that readers (the reads
@@ -252,12 +261,20 @@ class Store:
         return await self._read_numbers(Number.e164 == e164)
 
     async def _read_numbers(self, *conditions: ColumnElement[bool]) -> list[Number]:
-        """Numbers a listener reads before it acknowledges: one plain query on the listeners' connections."""
-        async with self._listener_reads.connect() as connection:
-            result = await connection.execute(
-                select(*Number.__table__.columns).where(*conditions).order_by(Number.id)
-            )
-            return [Number(**row._mapping) for row in result]
+        """Numbers a listener reads before it acknowledges: one plain query on the listeners' connections.
+
+        Those connections are not pinged before each use: one that went stale (the server restarted) fails its
+        query, is replaced, and the query is sent once more on a new one, as a ping would have done.
+        """
+        query = select(*Number.__table__.columns).where(*conditions).order_by(Number.id)
+        for attempt in (1, 2):
+            try:
+                async with self._listener_reads.connect() as connection:
+                    return [Number(**row._mapping) for row in await connection.execute(query)]
+            except DBAPIError as error:
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     async def numbers(self, limit: int) -> tuple[list[Number], int]:
         """The most recently changed numbers, and how many there are in all."""
@@ -551,7 +568,7 @@ class Store:
     def _insert_number(self, account: str, e164: str, user_id: str, channel_id: str) -> Any:
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         return (
-            dialect.insert(Number)
+            dialect.insert(Number.__table__)  # the table, not the entity: no ORM work per add
             .values(
                 account=account,
                 e164=e164,
