@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 def register(
     app: AsyncApp, numbers: Numbers, gate: Gate, home: HomePublisher, acks: Acknowledgements
 ) -> None:
+    app.use(numbers.metrics.note_kind)
     app.use(gate.middleware)
     commands.register(app, numbers)
     submissions.register(app, numbers, acks)
