@@ -230,3 +230,23 @@ async def test_a_listener_read_after_postgresql_dropped_its_connections_still_an
         assert [n.e164 for n in await store.numbers_with("+919876543210")] == ["+919876543210"]
     finally:
         await store.close()
+
+
+async def test_finds_asked_together_each_get_their_own_number(store: Store) -> None:
+    """A burst of reads before acknowledgements goes to the store together; each asker gets its own answer,
+    and one that gives up early takes nobody else's answer with it."""
+    for i in range(5):
+        await seed_number(
+            store, "kaleyra", f"+91987654321{i}", State.AWAITING_OTP if i % 2 else State.VERIFIED
+        )
+    asked = [("kaleyra", f"+91987654321{i % 8}") for i in range(40)] + [("meta", "+919876543210")]
+    impatient = asyncio.ensure_future(asyncio.wait_for(store.find("kaleyra", "+919876543211"), 0))
+    answers = await asyncio.gather(*(store.find(account, e164) for account, e164 in asked))
+    for (account, e164), number in zip(asked, answers, strict=True):
+        if account == "kaleyra" and int(e164[-1]) < 5:
+            assert number is not None and (number.account, number.e164) == (account, e164)
+            assert number.state == (State.AWAITING_OTP if int(e164[-1]) % 2 else State.VERIFIED)
+        else:
+            assert number is None
+    with pytest.raises(TimeoutError):
+        await impatient

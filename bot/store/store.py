@@ -15,7 +15,19 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import ColumnElement, Connection, and_, case, func, inspect, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    case,
+    func,
+    inspect,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -210,6 +222,8 @@ class Store:
         # SQLite lets one writer in at a time. This process's writers take turns here, in asyncio, rather than
         # in SQLite's busy handler, where each would sleep holding a pooled connection that readers (the reads
         # before an acknowledgement) then wait for. PostgreSQL locks rows, not the database: no turns.
+        self._finds: dict[tuple[str, str], asyncio.Future[Number | None]] = {}  # see find()
+        self._finder: asyncio.Task[None] | None = None
         self._write_turn: AbstractAsyncContextManager[Any] = (
             asyncio.Lock() if url.startswith("sqlite") else nullcontext()
         )
@@ -240,6 +254,8 @@ class Store:
         return head_revision()
 
     async def close(self) -> None:
+        if self._finder is not None and not self._finder.done():
+            await asyncio.wait([self._finder])  # the numbers asked for are answered first
         await self._listener_reads.dispose()
         await self.engine.dispose()
 
@@ -254,8 +270,33 @@ class Store:
             return await session.get(Number, number_id)
 
     async def find(self, account: str, e164: str) -> Number | None:
-        found = await self._read_numbers(Number.account == account, Number.e164 == e164)
-        return found[0] if found else None
+        """The number on `account`, if the store has it.
+
+        A listener asks this before it acknowledges. What is asked while one such query is on its way waits for
+        it, then goes in the next one, together: a burst of a hundred submissions is a few queries, not a
+        hundred queued for connections.
+        """
+        loop = asyncio.get_running_loop()
+        answer = self._finds.get((account, e164))
+        if answer is None:
+            answer = self._finds[(account, e164)] = loop.create_future()
+            answer.add_done_callback(_retrieved)  # a caller that gave up (timed out) leaves no error unread
+        if self._finder is None or self._finder.done():
+            self._finder = loop.create_task(self._find_asked())
+        return await asyncio.shield(answer)  # one caller giving up never cancels the others' answer
+
+    async def _find_asked(self) -> None:
+        while self._finds:
+            asked, self._finds = self._finds, {}
+            try:
+                found = await self._read_numbers(tuple_(Number.account, Number.e164).in_(list(asked)))
+            except Exception as error:
+                for answer in asked.values():
+                    answer.set_exception(error)
+                continue
+            numbers = {(number.account, number.e164): number for number in found}
+            for key, answer in asked.items():
+                answer.set_result(numbers.get(key))
 
     async def numbers_with(self, e164: str) -> list[Number]:
         return await self._read_numbers(Number.e164 == e164)
@@ -591,6 +632,11 @@ class Store:
                 select(Operation).where(Operation.intent == intent)
             )
             return found
+
+
+def _retrieved(answer: asyncio.Future[Number | None]) -> None:
+    if not answer.cancelled():
+        answer.exception()
 
 
 def _copy(number: Number) -> Number:
