@@ -290,7 +290,11 @@ class Store:
             asked, self._finds = self._finds, {}
             try:
                 found = await self._read_numbers(tuple_(Number.account, Number.e164).in_(list(asked)))
-            except Exception as error:
+            except BaseException as error:  # each asker hears of it; a cancelled search cancels the answers
+                if not isinstance(error, Exception):
+                    for answer in asked.values():
+                        answer.cancel()
+                    raise
                 for answer in asked.values():
                     answer.set_exception(error)
                 continue
