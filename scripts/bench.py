@@ -618,10 +618,8 @@ def parse_options(argv: list[str] | None = None) -> Options:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument(
-        "--quick", action="store_true", help="2 rounds instead of 5 (about a minute and a half)"
-    )
-    parser.add_argument("--rounds", type=int, help="rounds per app and store (5; --quick: 2)")
+    parser.add_argument("--quick", action="store_true", help="2 rounds instead of 8 (under a minute)")
+    parser.add_argument("--rounds", type=int, help="rounds per app and store (8; --quick: 2)")
     parser.add_argument("--commands", type=int, default=400, help="slash commands per round (400)")
     parser.add_argument("--submissions", type=int, default=100, help="add submissions per round (100)")
     parser.add_argument("--provider-delay", type=float, default=2.0, help="seconds Kaleyra takes per add (2)")
@@ -642,7 +640,7 @@ def parse_options(argv: list[str] | None = None) -> Options:
     if not databases or set(databases) - {"sqlite", "postgresql"}:
         parser.error("--databases takes sqlite and/or postgresql")
     return Options(
-        rounds=arguments.rounds or (2 if arguments.quick else 5),
+        rounds=arguments.rounds or (2 if arguments.quick else 8),
         commands=arguments.commands,
         command_concurrency=50,
         submissions=arguments.submissions,
