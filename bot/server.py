@@ -33,6 +33,7 @@ from bot.slack.home import HomePublisher
 from bot.slack.identity import Identity, identify, slack_client
 from bot.slack.threads import SlackThreads
 from bot.store import Store
+from handlers.acks import Acknowledgements
 from handlers.authorize import Gate
 
 log = logging.getLogger(__name__)
@@ -46,13 +47,15 @@ class Bot:
     identity: Identity  # who the token is, from auth.test at build()
     accounts: dict[str, KaleyraAccount | MetaAccount]
     store: Store
-    session: aiohttp.ClientSession
+    session: aiohttp.ClientSession  # the providers'
+    slack_session: aiohttp.ClientSession  # the Web API's keep-alive connections, apart from slow providers
     numbers: Numbers
     bulk: Bulk
     sweeper: Sweeper
     app: AsyncApp
     gate: Gate
     home: HomePublisher
+    acks: Acknowledgements  # HTTP mode counts the requests waiting for their answer (web_app)
 
     def start(self) -> None:
         """The background work of a running replica: lease renewal and the sweeper."""
@@ -67,6 +70,7 @@ class Bot:
         await self.home.close()
         await self.sweeper.stop()
         await self.session.close()
+        await self.slack_session.close()
         await self.store.close()
 
 
@@ -79,14 +83,18 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
     SQLAlchemyError for the store.
     """
     accounts = accounts_from(settings)
-    client = slack_client(settings.slack_bot_token, settings.slack_api_url)
-    identity = await identify(client)
-    log.info("Slack: serving as %s", identity)
-    store = Store(settings.database_url)
+    slack_session = aiohttp.ClientSession()
+    client = slack_client(settings.slack_bot_token, settings.slack_api_url, slack_session)
+    store: Store | None = None
     try:
+        identity = await identify(client)
+        log.info("Slack: serving as %s", identity)
+        store = Store(settings.database_url)
         await store.migrate()
     except BaseException:
-        await store.close()
+        if store is not None:
+            await store.close()
+        await slack_session.close()
         raise
     session = aiohttp.ClientSession()
     signing_secret = (
@@ -130,9 +138,13 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
             "WA_BOT_ALLOWED_USERS and WA_BOT_ALLOWED_USERGROUPS are unset: every member of the workspace "
             "may add, verify and update numbers"
         )
-    handlers.register(app, numbers, bulk, gate, home)
+    acks = Acknowledgements()
+    handlers.register(app, numbers, bulk, gate, home, acks)
     gate.start()  # the user groups' members are read in the background, never on a request's way in
-    return Bot(settings, identity, accounts, store, session, numbers, bulk, sweeper, app, gate, home)
+    return Bot(
+        settings, identity, accounts, store, session, slack_session, numbers, bulk, sweeper, app, gate, home,
+        acks,
+    )  # fmt: skip
 
 
 @contextmanager
@@ -151,6 +163,7 @@ def web_app(bot: Bot) -> web.Application:
     """Bolt's aiohttp app on POST /slack/events, plus GET /healthz and GET /metrics."""
     application: web.Application = bot.app.web_app(path="/slack/events")
     application.middlewares.append(bot.numbers.metrics.middleware)
+    application.middlewares.append(bot.acks.middleware)
     application.router.add_get("/metrics", bot.numbers.metrics.page)
 
     async def healthz(_: web.Request) -> web.Response:

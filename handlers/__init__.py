@@ -11,16 +11,20 @@ from bot.lifecycle.bulk import Bulk
 from bot.lifecycle.usecases import Numbers
 from bot.slack.home import HomePublisher
 from handlers import actions, commands, events, submissions
+from handlers.acks import Acknowledgements
 from handlers.authorize import Gate
 from handlers.payloads import requester_of
 
 log = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp, numbers: Numbers, bulk: Bulk, gate: Gate, home: HomePublisher) -> None:
+def register(
+    app: AsyncApp, numbers: Numbers, bulk: Bulk, gate: Gate, home: HomePublisher, acks: Acknowledgements
+) -> None:
+    app.use(numbers.metrics.note_kind)
     app.use(gate.middleware)
     commands.register(app, numbers)
-    submissions.register(app, numbers, bulk)
+    submissions.register(app, numbers, bulk, acks)
     actions.register(app, numbers, bulk)
     events.register(app, home)
 

@@ -129,7 +129,10 @@ def _object(value: Any) -> dict[str, Any]:
 async def bounded(read: Awaitable[T], seconds: float = READ_BUDGET_SECONDS) -> T | None:
     """A store read a listener needs before answering Slack, given up on (None) rather than miss the 3 s."""
     try:
-        return await asyncio.wait_for(read, seconds)
+        async with asyncio.timeout(
+            seconds
+        ):  # unlike wait_for, no task of its own: one loop turn less per read
+            return await read
     except TimeoutError:
         log.warning("a store read took more than %g s; answering without it", seconds)
         return None

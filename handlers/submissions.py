@@ -16,6 +16,7 @@ from bot.lifecycle.usecases import AddRequest, Numbers
 from bot.providers.kaleyra import AddWhatsAppNumberRequest
 from bot.slack import forms, views
 from bot.slack.words import explain
+from handlers.acks import Acknowledgements
 from handlers.payloads import ModalContext, bounded, user_of, view_intent
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def expired(command: str) -> dict[str, Any]:
     return views.notice_modal("Form expired", [words])
 
 
-def register(app: AsyncApp, numbers: Numbers, bulk: Bulk) -> None:
+def register(app: AsyncApp, numbers: Numbers, bulk: Bulk, acks: Acknowledgements) -> None:
     accounts = numbers.accounts
 
     def account_of(
@@ -86,6 +87,7 @@ def register(app: AsyncApp, numbers: Numbers, bulk: Bulk) -> None:
         requester = context.requester(user)
         if not isinstance(request, AddWhatsAppNumberRequest):
             await ack()
+            await acks.settled()
             await numbers.add(account.name, request, requester, view_intent(view))
             return
         # v1 answers with field errors (E947/E413, E962): keep the form open to show them where they were typed.
@@ -229,4 +231,5 @@ def register(app: AsyncApp, numbers: Numbers, bulk: Bulk) -> None:
             )
             return
         await ack()
+        await acks.settled()
         await numbers.update(account.name, request, context.requester(user), view_intent(view))

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from conftest import CHANNEL, OPERATOR, running, seed_number
-from sqlalchemy import update
+from sqlalchemy import text, update
 from standins import KaleyraStandIn, SlackStandIn
 
 from bot.lifecycle.states import Move, State, to
@@ -207,3 +207,46 @@ async def test_numbers_by_state_ranks_states_then_recency_and_counts_every_state
 
     assert [n.e164[-1] for n in numbers] == ["3", "2", "4"]
     assert counts == {State.AWAITING_OTP: 2, State.FAILED: 1, State.VERIFIED: 1}
+
+
+async def test_a_listener_read_after_postgresql_dropped_its_connections_still_answers(
+    postgres_url: str,
+) -> None:
+    """The reads before an acknowledgement skip the ping: a connection the server closed is replaced at once."""
+    store = Store(postgres_url)
+    try:
+        await store.migrate()
+        await seed_number(store, "kaleyra", "+919876543210", State.AWAITING_OTP)
+        assert (await store.find("kaleyra", "+919876543210")) is not None  # its connection is now pooled
+        async with store.engine.connect() as connection:  # as a restart would: every other session ends
+            await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        found = await store.find("kaleyra", "+919876543210")
+        assert found is not None and found.state == State.AWAITING_OTP
+        assert [n.e164 for n in await store.numbers_with("+919876543210")] == ["+919876543210"]
+    finally:
+        await store.close()
+
+
+async def test_finds_asked_together_each_get_their_own_number(store: Store) -> None:
+    """A burst of reads before acknowledgements goes to the store together; each asker gets its own answer,
+    and one that gives up early takes nobody else's answer with it."""
+    for i in range(5):
+        await seed_number(
+            store, "kaleyra", f"+91987654321{i}", State.AWAITING_OTP if i % 2 else State.VERIFIED
+        )
+    asked = [("kaleyra", f"+91987654321{i % 8}") for i in range(40)] + [("meta", "+919876543210")]
+    impatient = asyncio.ensure_future(asyncio.wait_for(store.find("kaleyra", "+919876543211"), 0))
+    answers = await asyncio.gather(*(store.find(account, e164) for account, e164 in asked))
+    for (account, e164), number in zip(asked, answers, strict=True):
+        if account == "kaleyra" and int(e164[-1]) < 5:
+            assert number is not None and (number.account, number.e164) == (account, e164)
+            assert number.state == (State.AWAITING_OTP if int(e164[-1]) % 2 else State.VERIFIED)
+        else:
+            assert number is None
+    with pytest.raises(TimeoutError):
+        await impatient

@@ -139,8 +139,11 @@ class HomePublisher:
     """Publishes a person's Home: at once when they open it, in the background after a change they made.
 
     A background publish never raises (its failure is logged); while one runs for a person, later requests for
-    them fold into one more publish after it. `close()` cancels what is still pending.
+    them fold into one more publish, `settle_seconds` after it: a burst of changes (a hundred adds finishing
+    together) costs a few publishes, not one each. `close()` cancels what is still pending.
     """
+
+    settle_seconds = 1.0
 
     def __init__(
         self,
@@ -181,6 +184,7 @@ class HomePublisher:
                     log.warning("could not publish the App Home of %s: %s", user_id, type(error).__name__)
                 if user_id not in self._again:
                     return
+                await asyncio.sleep(self.settle_seconds)  # what else changes meanwhile folds into the next
         finally:
             if self._tasks.get(user_id) is asyncio.current_task():
                 del self._tasks[user_id]

@@ -58,11 +58,18 @@ class SlackUnreachable(Exception):
         super().__init__(f"SLACK_API_URL: Slack at {_shown(api_url)} cannot be asked ({cause})")
 
 
-def slack_client(token: SecretStr, api_url: str) -> AsyncWebClient:
-    """The Web API client the bot uses for everything, auth.test included."""
+def slack_client(
+    token: SecretStr, api_url: str, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
+    """The Web API client the bot uses for everything, auth.test included.
+
+    A serving bot gives it `session`, so that its calls (and those of the clients Bolt derives from it for each
+    request) reuse keep-alive connections; without one, slack_sdk opens and closes a connection for every call.
+    """
     return AsyncWebClient(
         token=token.get_secret_value(),
         base_url=api_url,
+        session=session,
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -171,8 +172,49 @@ def add_modal(
 
     An `account` select leads when there are several accounts; `problems` (block_id → words) are shown under
     their fields when a provider sent the form back.
+
+    Every `/wa-add` opens one, inside Slack's 3 s: the form is built and checked with the typed builders once per
+    accounts, account and problems, then each time only filled in with `values` and the metadata.
     """
-    values, problems = values or {}, problems or {}
+    values = values or {}
+    form = _add_form(tuple(accounts), chosen, tuple(sorted((problems or {}).items())))
+    return {
+        **form,
+        "blocks": [_filled(block, values) for block in form["blocks"]],
+        "private_metadata": json.dumps({**metadata, "account": chosen.name}, separators=(",", ":")),
+    }
+
+
+def _filled(block: dict[str, Any], values: dict[str, str | None]) -> dict[str, Any]:
+    """An input block of the empty add form with its value from `values`, as the typed builders would set it."""
+    if block["type"] != "input" or block["block_id"] == "account":
+        return block
+    element, value = block["element"], values.get(block["block_id"])
+    if block["block_id"] == "verification_type":  # the radio buttons: SMS unless another way was chosen
+        chosen_way = value or "SMS"
+        element = {
+            **element,
+            "initial_option": next(o for o in element["options"] if o["value"] == chosen_way),
+        }
+    elif element["type"] == "static_select":  # the category: only one of its options
+        chosen = next((o for o in element["options"] if o["value"] == value), None)
+        if chosen is None:
+            return block
+        element = {**element, "initial_option": chosen}
+    elif value:  # a text, URL or email input; Block Kit's builders leave out an empty value too
+        element = {**element, "initial_value": value}
+    else:
+        return block
+    return {**block, "element": element}
+
+
+@functools.lru_cache(maxsize=64)
+def _add_form(
+    accounts: tuple[Account, ...], chosen: Account, problem_items: tuple[tuple[str, str], ...]
+) -> dict[str, Any]:
+    """The add form without values or metadata (see add_modal); callers copy what they change."""
+    values: dict[str, str | None] = {}
+    problems = dict(problem_items)
     example = "+91 98765 43210"
     number_hint = "With its country code; spaces, dashes and brackets are fine."
 
@@ -241,9 +283,7 @@ def add_modal(
             blocks.append(
                 ContextBlock(elements=[MarkdownTextObject(text=f":warning: {problems[field.block_id]}")])
             )
-    return _modal(
-        "wa_add", "Add a WhatsApp number", blocks, {**metadata, "account": chosen.name}, submit="Add"
-    )
+    return _modal("wa_add", "Add a WhatsApp number", blocks, {}, submit="Add")
 
 
 def bulk_modal(accounts: Sequence[Account], chosen: Account, metadata: dict[str, Any]) -> dict[str, Any]:

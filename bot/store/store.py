@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncGenerator, Collection, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Collection, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -13,9 +15,21 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, and_, case, func, inspect, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    case,
+    func,
+    inspect,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.store.models import Base, Batch, Number, Operation, Outcome, SandboxNumber, utcnow
@@ -130,8 +144,10 @@ def _schema(connection: Connection) -> Schema:
 
 
 def _engine_options(url: str) -> dict[str, Any]:
-    """SQLite waits for a writer rather than failing at once; PostgreSQL needs nothing more."""
-    return {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {}
+    """SQLite waits for a writer rather than failing at once. A server's connections are pinged when taken from
+    the pool (one that went stale after a restart is replaced); a SQLite file's cannot go stale, so a ping
+    would only be one more round trip in every transaction."""
+    return {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {"pool_pre_ping": True}
 
 
 class DuplicateIntent(Exception):
@@ -193,8 +209,38 @@ class Store:
     """One small interface over SQLite and PostgreSQL; returned rows are plain, detached objects."""
 
     def __init__(self, url: str) -> None:
-        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=True, **_engine_options(url))
+        # As many connections as SQLAlchemy's default allows at most (5 + 10 overflow), but all kept: overflow
+        # connections are closed when returned, so every burst of adds opened and closed ten of them again.
+        self.engine: AsyncEngine = create_async_engine(
+            url, pool_size=15, max_overflow=0, **_engine_options(url)
+        )
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # What a listener reads before it acknowledges Slack goes through connections of its own: a burst of
+        # background work (a hundred adds recording their answers) never keeps an acknowledgement waiting.
+        # Kept open (no overflow: a burst queues for them rather than opening and closing connections), in
+        # autocommit and not pinged: a read is one round trip, its statement (_read_numbers reconnects instead).
+        self._listener_reads: AsyncEngine = create_async_engine(
+            url,
+            pool_size=10,
+            max_overflow=0,
+            isolation_level="AUTOCOMMIT",
+            pool_reset_on_return=None,  # autocommit: no transaction to roll back when a read is done
+            **{**_engine_options(url), "pool_pre_ping": False},
+        )
+        # SQLite lets one writer in at a time. This process's writers take turns here, in asyncio, rather than
+        # in SQLite's busy handler, where each would sleep holding a pooled connection that readers (the reads
+        # before an acknowledgement) then wait for. PostgreSQL locks rows, not the database: no turns.
+        self._finds: dict[tuple[str, str], asyncio.Future[Number | None]] = {}  # see find()
+        self._finder: asyncio.Task[None] | None = None
+        self._write_turn: AbstractAsyncContextManager[Any] = (
+            asyncio.Lock() if url.startswith("sqlite") else nullcontext()
+        )
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[AsyncSession]:
+        """A session in a transaction that writes, committed at the end (rolled back on an exception)."""
+        async with self._write_turn, self._sessions.begin() as session:
+            yield session
 
     async def migrate(self) -> str:
         """Bring the schema to this code's head revision (an empty store too); the revision reached."""
@@ -216,6 +262,9 @@ class Store:
         return head_revision()
 
     async def close(self) -> None:
+        if self._finder is not None and not self._finder.done():
+            await asyncio.wait([self._finder])  # the numbers asked for are answered first
+        await self._listener_reads.dispose()
         await self.engine.dispose()
 
     async def ping(self) -> None:
@@ -229,15 +278,56 @@ class Store:
             return await session.get(Number, number_id)
 
     async def find(self, account: str, e164: str) -> Number | None:
-        async with self._sessions() as session:
-            found: Number | None = await session.scalar(
-                select(Number).where(Number.account == account, Number.e164 == e164)
-            )
-            return found
+        """The number on `account`, if the store has it.
+
+        A listener asks this before it acknowledges. What is asked while one such query is on its way waits for
+        it, then goes in the next one, together: a burst of a hundred submissions is a few queries, not a
+        hundred queued for connections.
+        """
+        loop = asyncio.get_running_loop()
+        answer = self._finds.get((account, e164))
+        if answer is None:
+            answer = self._finds[(account, e164)] = loop.create_future()
+            answer.add_done_callback(_retrieved)  # a caller that gave up (timed out) leaves no error unread
+        if self._finder is None or self._finder.done():
+            self._finder = loop.create_task(self._find_asked())
+        return await asyncio.shield(answer)  # one caller giving up never cancels the others' answer
+
+    async def _find_asked(self) -> None:
+        while self._finds:
+            asked, self._finds = self._finds, {}
+            try:
+                found = await self._read_numbers(tuple_(Number.account, Number.e164).in_(list(asked)))
+            except BaseException as error:  # each asker hears of it; a cancelled search cancels the answers
+                if not isinstance(error, Exception):
+                    for answer in asked.values():
+                        answer.cancel()
+                    raise
+                for answer in asked.values():
+                    answer.set_exception(error)
+                continue
+            numbers = {(number.account, number.e164): number for number in found}
+            for key, answer in asked.items():
+                answer.set_result(numbers.get(key))
 
     async def numbers_with(self, e164: str) -> list[Number]:
-        async with self._sessions() as session:
-            return list(await session.scalars(select(Number).where(Number.e164 == e164).order_by(Number.id)))
+        return await self._read_numbers(Number.e164 == e164)
+
+    async def _read_numbers(self, *conditions: ColumnElement[bool]) -> list[Number]:
+        """Numbers a listener reads before it acknowledges: one plain query on the listeners' connections.
+
+        Those connections are not pinged before each use: one that went stale (the server restarted) fails its
+        query, is replaced, and the query is sent once more on a new one, as a ping would have done.
+        """
+        query = select(*Number.__table__.columns).where(*conditions).order_by(Number.id)
+        for attempt in (1, 2):
+            try:
+                async with self._listener_reads.connect() as connection:
+                    return [Number(**row._mapping) for row in await connection.execute(query)]
+            except DBAPIError as error:
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     async def numbers(self, limit: int) -> tuple[list[Number], int]:
         """The most recently changed numbers, and how many there are in all."""
@@ -335,7 +425,7 @@ class Store:
         does not allow `transition`; in both cases nothing is written.
         """
         try:
-            async with self._sessions.begin() as session:
+            async with self._writing() as session:
                 await session.execute(self._insert_number(account, e164, user_id, channel_id))
                 number = await session.scalar(
                     select(Number).where(Number.account == account, Number.e164 == e164)
@@ -403,13 +493,13 @@ class Store:
 
     async def move(self, number_id: int, transition: Transition) -> Number | None:
         """Apply `transition` if the number's state allows it; None (and nothing written) if not."""
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             return await self._apply(session, number_id, transition)
 
     async def change(self, number_id: int, **changes: Any) -> Number:
         """Columns that are not the state: the thread, the profile, the phone number ID's confirmation."""
         assert "state" not in changes, "states change only through a Transition"
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             number: Number | None = await session.scalar(
                 update(Number).where(Number.id == number_id).values(**changes).returning(Number)
             )
@@ -432,7 +522,7 @@ class Store:
 
         Returns the number as it now is (None when no number_id was given).
         """
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             await session.execute(
                 update(Operation)
                 .where(Operation.id == operation_id)
@@ -455,7 +545,7 @@ class Store:
         """Keep this process's operations from looking abandoned."""
         if not operation_ids:
             return
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             await session.execute(
                 update(Operation)
                 .where(
@@ -468,7 +558,7 @@ class Store:
 
     async def release(self, operation_id: int) -> None:
         """Hand an unfinished operation to the sweeper now (at a stop), rather than when its lease runs out."""
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             await session.execute(
                 update(Operation)
                 .where(Operation.id == operation_id, Operation.outcome == Outcome.PENDING)
@@ -483,7 +573,7 @@ class Store:
             Operation.lease_until < now,
             and_(Operation.lease_until.is_(None), Operation.requested_at < now - UNLEASED_GRACE),
         )
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             rows = await session.scalars(
                 select(Operation)
                 .where(Operation.outcome == Outcome.PENDING, expired)
@@ -508,7 +598,7 @@ class Store:
     async def claim_otp_request(self, number_id: int, cooldown: timedelta, awaiting: str) -> bool:
         """True for the one caller that may ask for a code now; a double click or a second replica gets False."""
         now = utcnow()
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             claimed = await session.scalar(
                 update(Number)
                 .where(
@@ -627,7 +717,7 @@ class Store:
     async def sandbox_add(self, account: str, e164: str, phone_number_id: str) -> SandboxNumber | None:
         """The sandbox's new number; None when the account already has it (one add wins a race)."""
         try:
-            async with self._sessions.begin() as session:
+            async with self._writing() as session:
                 number = SandboxNumber(
                     account=account, e164=e164, phone_number_id=phone_number_id, profile={}
                 )
@@ -637,7 +727,7 @@ class Store:
             return None
 
     async def sandbox_change(self, number_id: int, **changes: Any) -> None:
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             await session.execute(
                 update(SandboxNumber).where(SandboxNumber.id == number_id).values(**changes)
             )
@@ -664,7 +754,7 @@ class Store:
     def _insert_number(self, account: str, e164: str, user_id: str, channel_id: str) -> Any:
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         return (
-            dialect.insert(Number)
+            dialect.insert(Number.__table__)  # the table, not the entity: no ORM work per add
             .values(
                 account=account,
                 e164=e164,
@@ -687,6 +777,11 @@ class Store:
                 select(Operation).where(Operation.intent == intent)
             )
             return found
+
+
+def _retrieved(answer: asyncio.Future[Number | None]) -> None:
+    if not answer.cancelled():
+        answer.exception()
 
 
 def _copy(number: Number) -> Number:
