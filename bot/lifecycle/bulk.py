@@ -22,7 +22,7 @@ from bot.store import Batch, DuplicateBatch, Lease, Operation, Outcome, utcnow
 log = logging.getLogger(__name__)
 
 MAX_LINES = 500
-CONCURRENCY = 10  # adds in flight at once, per batch
+CONCURRENCY = 10  # provider calls in flight at once, per batch
 # Calls are spaced 1/rate apart, stretched by this much: one call delayed on its way and the next not could
 # otherwise fall inside one second as the provider sees them (the margin is 80 ms per second of calls). A limiter
 # that let a second's worth through at once would put a burst and the next second's first calls in one window.
@@ -299,22 +299,34 @@ class Bulk:
         requester = Requester(batch.user_id, batch.channel_id)
 
         async def one(line: Line) -> None:
-            async with slots:
+            # A slot is held from before the operation is written until the provider has answered: at most
+            # `concurrency` calls in flight, and the writing down of an answer overlaps the next line's call.
+            await slots.acquire()
+            held = True
+
+            def answered() -> None:
+                nonlocal held
+                if held:
+                    held = False
+                    slots.release()
+
+            try:
                 await admit.acquire()
                 if self._stopping:
                     return
-                try:
-                    request = self.numbers.add_request(account, line.request)
-                    await self.numbers.add(
-                        batch.account,
-                        request,
-                        requester,
-                        f"batch:{batch.id}:{line.line}",
-                        retry_of=line.retry_of,
-                        batch=BatchLine(batch.id, line.line, pace),
-                    )
-                except Exception:  # the summary shows it as not sent, and Retry failed runs it again
-                    log.exception("bulk add %s: line %s was not sent", batch.id, line.line)
+                request = self.numbers.add_request(account, line.request)
+                await self.numbers.add(
+                    batch.account,
+                    request,
+                    requester,
+                    f"batch:{batch.id}:{line.line}",
+                    retry_of=line.retry_of,
+                    batch=BatchLine(batch.id, line.line, pace, answered),
+                )
+            except Exception:  # the summary shows it as not sent, and Retry failed runs it again
+                log.exception("bulk add %s: line %s was not sent", batch.id, line.line)
+            finally:
+                answered()
 
         await asyncio.gather(*(one(line) for line in lines))
 

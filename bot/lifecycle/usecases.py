@@ -73,11 +73,14 @@ class Answer:
 @dataclass(frozen=True)
 class BatchLine:
     """An add that is one line of a bulk add: recorded against its batch and line, each call (retries included)
-    paced by the batch's limiter, and reported by the batch's message, not a thread of its own."""
+    paced by the batch's limiter, and reported by the batch's message, not a thread of its own. `answered` is
+    called once the provider has answered (or could not be reached): the batch's next line may go while this one's
+    answer is written down."""
 
     batch_id: int
     line: int
     pace: AsyncLimiter
+    answered: Callable[[], None]
 
 
 @dataclass
@@ -188,7 +191,10 @@ class Numbers:
             return await self._add(account, request, number)
 
         threads = UNTHREADED if batch else self.threads
-        return await self._execute("add", number, operation, requester, call, failed, threads=threads)
+        answered = batch.answered if batch else None
+        return await self._execute(
+            "add", number, operation, requester, call, failed, threads=threads, answered=answered
+        )
 
     async def _add(self, account: Account, request: AddRequest, number: Number) -> Answer:
         added = await self.providers.of(account).add(account, request)
@@ -473,6 +479,7 @@ class Numbers:
         failed: Callable[[ProviderError | None, Outcome], Transition | None],
         awaiting_code: bool = False,
         threads: Threads | None = None,
+        answered: Callable[[], None] | None = None,
     ) -> Result:
         """thread → provider (as the retry policy allows) → record → report. No failure is silent."""
         threads = threads or self.threads
@@ -483,7 +490,11 @@ class Numbers:
             called = True
             started = perf_counter()
             try:
-                answer = await call_with_policy(action, call, self.backoff_seconds)
+                try:
+                    answer = await call_with_policy(action, call, self.backoff_seconds)
+                finally:
+                    if answered is not None:
+                        answered()
             except ProviderError as error:
                 self.metrics.provider_call(action, error.code, perf_counter() - started)
                 unknown = error.delivery == Delivery.UNANSWERED

@@ -426,13 +426,11 @@ class Store:
         """
         try:
             async with self._writing() as session:
-                await session.execute(self._insert_number(account, e164, user_id, channel_id))
-                number = await session.scalar(
-                    select(Number).where(Number.account == account, Number.e164 == e164)
-                )
-                assert number is not None
+                number_id: int = (
+                    await session.execute(self._insert_number(account, e164, user_id, channel_id))
+                ).scalar_one()
                 operation = Operation(
-                    number_id=number.id,
+                    number_id=number_id,
                     intent=intent,
                     user_id=user_id,
                     action=action,
@@ -445,9 +443,10 @@ class Store:
                 )
                 session.add(operation)
                 await session.flush()
-                moved = await self._apply(session, number.id, transition, last_user_id=user_id)
+                moved = await self._apply(session, number_id, transition, last_user_id=user_id)
                 if moved is None:
-                    await session.refresh(number)
+                    number = await session.get(Number, number_id)
+                    assert number is not None
                     raise MoveRefused(_copy(number))  # the rollback would expire the loaded row
                 return moved, operation
         except IntegrityError:
@@ -752,10 +751,12 @@ class Store:
         return moved
 
     def _insert_number(self, account: str, e164: str, user_id: str, channel_id: str) -> Any:
+        """The number's row, created if new, and its id either way: one round trip (the conflict's no-op
+        update is what makes RETURNING answer for an existing row too)."""
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        insert = dialect.insert(Number.__table__)  # the table, not the entity: no ORM work per add
         return (
-            dialect.insert(Number.__table__)  # the table, not the entity: no ORM work per add
-            .values(
+            insert.values(
                 account=account,
                 e164=e164,
                 state="new",
@@ -766,7 +767,10 @@ class Store:
                 updated_at=utcnow(),
                 phone_number_id_confirmed=False,
             )
-            .on_conflict_do_nothing(index_elements=["account", "e164"])
+            .on_conflict_do_update(
+                index_elements=["account", "e164"], set_={"account": insert.excluded.account}
+            )
+            .returning(Number.__table__.c.id)
         )
 
     async def _operation_of(self, intent: str | None) -> Operation | None:
