@@ -219,11 +219,11 @@ class Store:
             pool_reset_on_return=None,  # autocommit: no transaction to roll back when a read is done
             **{**_engine_options(url), "pool_pre_ping": False},
         )
+        self._finds: dict[tuple[str, str], asyncio.Future[Number | None]] = {}  # see find()
+        self._finder: asyncio.Task[None] | None = None
         # SQLite lets one writer in at a time. This process's writers take turns here, in asyncio, rather than
         # in SQLite's busy handler, where each would sleep holding a pooled connection that readers (the reads
         # before an acknowledgement) then wait for. PostgreSQL locks rows, not the database: no turns.
-        self._finds: dict[tuple[str, str], asyncio.Future[Number | None]] = {}  # see find()
-        self._finder: asyncio.Task[None] | None = None
         self._write_turn: AbstractAsyncContextManager[Any] = (
             asyncio.Lock() if url.startswith("sqlite") else nullcontext()
         )
