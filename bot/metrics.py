@@ -55,6 +55,9 @@ class Metrics:
             "wa_bot_operations_in_flight", "Operations this process is working on", registry=self.registry
         )
         in_flight_gauge.set_function(in_flight)
+        self.batches_running = Gauge(
+            "wa_bot_bulk_batches_running", "Bulk adds this process is running", registry=self.registry
+        )
 
     def provider_call(self, operation: str, code: str, seconds: float) -> None:
         self.provider_calls.labels(operation, code).inc()

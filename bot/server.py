@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 import handlers
 from bot.accounts import KaleyraAccount, MetaAccount, accounts_from
+from bot.lifecycle.bulk import Bulk
 from bot.lifecycle.operations import Leases
 from bot.lifecycle.sweeper import Sweeper
 from bot.lifecycle.usecases import HOME_ORDER, Numbers
@@ -27,6 +28,7 @@ from bot.providers.kaleyra import KaleyraClient, KaleyraProvider
 from bot.providers.meta import MetaClient, MetaProvider
 from bot.providers.sandbox import Sandbox
 from bot.settings import Settings
+from bot.slack.batches import SlackBoard
 from bot.slack.home import HomePublisher
 from bot.slack.identity import Identity, identify, slack_client
 from bot.slack.threads import SlackThreads
@@ -48,6 +50,7 @@ class Bot:
     session: aiohttp.ClientSession  # the providers'
     slack_session: aiohttp.ClientSession  # the Web API's keep-alive connections, apart from slow providers
     numbers: Numbers
+    bulk: Bulk
     sweeper: Sweeper
     app: AsyncApp
     gate: Gate
@@ -61,6 +64,7 @@ class Bot:
 
     async def close(self, grace_seconds: float = 15) -> None:
         """Let operations in flight finish (or hand them to the sweeper), then release everything."""
+        await self.bulk.stop(grace_seconds)  # first: no bulk line starts once the stop began
         await self.numbers.leases.stop(grace_seconds)
         await self.gate.close()
         await self.home.close()
@@ -120,7 +124,9 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
     )
     home = HomePublisher(client, numbers.registry, accounts, HOME_ORDER, sandbox=settings.wa_bot_sandbox)
     threads.home = home
-    sweeper = Sweeper(store, threads, settings.wa_bot_sweep_seconds)
+    board = SlackBoard(client, accounts, home, sandbox=settings.wa_bot_sandbox)
+    bulk = Bulk(numbers, board, settings.wa_bot_bulk_rate_per_second)
+    sweeper = Sweeper(store, threads, settings.wa_bot_sweep_seconds, resume=bulk.resume)
     gate = Gate(
         settings.allowed_users,
         settings.allowed_usergroups,
@@ -133,10 +139,22 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
             "may add, verify and update numbers"
         )
     acks = Acknowledgements()
-    handlers.register(app, numbers, gate, home, acks)
+    handlers.register(app, numbers, bulk, gate, home, acks)
     gate.start()  # the user groups' members are read in the background, never on a request's way in
     return Bot(
-        settings, identity, accounts, store, session, slack_session, numbers, sweeper, app, gate, home, acks
+        settings,
+        identity,
+        accounts,
+        store,
+        session,
+        slack_session,
+        numbers,
+        bulk,
+        sweeper,
+        app,
+        gate,
+        home,
+        acks,
     )
 
 

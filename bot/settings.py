@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     wa_bot_sweep_seconds: float = Field(default=30, gt=0)
     # The built-in sandbox instead of the providers: no provider credentials, no provider called.
     wa_bot_sandbox: bool = False
+    # The most provider calls one bulk add makes in any one-second window (its first second included).
+    wa_bot_bulk_rate_per_second: float = Field(default=5, gt=0, le=1000)
     log_level: LogLevel = "INFO"
 
     @field_validator("slack_app_token")
@@ -167,6 +169,7 @@ EXPECTED = {
     "wa_bot_sweep_seconds": "a number of seconds above 0",
     "wa_bot_usergroups_refresh_seconds": "a number of seconds greater than 0",
     "wa_bot_sandbox": "1 (the built-in sandbox instead of the providers) or 0",
+    "wa_bot_bulk_rate_per_second": "a number of provider calls per second above 0 (at most 1000)",
     "log_level": "one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
     "database_url": "sqlite+aiosqlite:///path/to/wa-bot.db or postgresql+asyncpg://user:password@host/db",
 }

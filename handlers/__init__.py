@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
 
+from bot.lifecycle.bulk import Bulk
 from bot.lifecycle.usecases import Numbers
 from bot.slack.home import HomePublisher
 from handlers import actions, commands, events, submissions
@@ -18,13 +19,18 @@ log = logging.getLogger(__name__)
 
 
 def register(
-    app: AsyncApp, numbers: Numbers, gate: Gate, home: HomePublisher, acks: Acknowledgements
+    app: AsyncApp,
+    numbers: Numbers,
+    bulk: Bulk,
+    gate: Gate,
+    home: HomePublisher,
+    acks: Acknowledgements,
 ) -> None:
     app.use(numbers.metrics.note_kind)
     app.use(gate.middleware)
     commands.register(app, numbers)
-    submissions.register(app, numbers, acks)
-    actions.register(app, numbers)
+    submissions.register(app, numbers, bulk, acks)
+    actions.register(app, numbers, bulk)
     events.register(app, home)
 
     @app.error

@@ -1,4 +1,5 @@
-"""The buttons and selects: Add number (App Home), Enter OTP, Resend code, Retry, and the modals' account select."""
+"""The buttons and selects: Add number (App Home), Enter OTP, Resend code, Retry, Retry failed (a bulk add), and
+the modals' account select."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.accounts import KaleyraAccount
+from bot.lifecycle.bulk import Bulk
 from bot.lifecycle.events import Requester
 from bot.lifecycle.states import State
 from bot.lifecycle.usecases import Numbers
@@ -23,7 +25,7 @@ UNREADABLE_BUTTON = (
 )
 
 
-def register(app: AsyncApp, numbers: Numbers) -> None:
+def register(app: AsyncApp, numbers: Numbers, bulk: Bulk) -> None:
     accounts = numbers.accounts
 
     async def open_otp_modal(
@@ -131,3 +133,14 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
         outcome = await numbers.retry(operation_id, requester, button_intent(body, action))
         if isinstance(outcome, Number):  # a verify: the person enters a code again
             await open_otp_modal(outcome, requester, body["trigger_id"], client)
+
+    @app.action("retry_failed")
+    async def retry_failed(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """A bulk add's summary: run again, once per click, the failed lines that may succeed."""
+        await ack()
+        if (click := await clicked(body, action)) is None:
+            return
+        requester, batch_id = click
+        words = await bulk.retry_failed(batch_id, requester, button_intent(body, action))
+        if words is not None:
+            await numbers.threads.tell(requester, words)

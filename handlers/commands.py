@@ -55,6 +55,11 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
         if text.lower() in HELP_WORDS:
             await ack(response_type="ephemeral", text=views.usage("/wa-add"))
             return
+        if text.lower() == "bulk":
+            await ack()
+            view = views.bulk_modal(accounts, accounts[0], context_of(command))
+            await client.views_open(trigger_id=command["trigger_id"], view=view)
+            return
         phone, typed, name = split_number_and_name(text)
         if text and phone is None:
             problem = f"`{text.split()[0]}` is not a phone number I can read (include the country code)."

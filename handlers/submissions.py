@@ -11,6 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.accounts import KaleyraAccount, MetaAccount
+from bot.lifecycle.bulk import Bulk
 from bot.lifecycle.usecases import AddRequest, Numbers
 from bot.providers.kaleyra import AddWhatsAppNumberRequest
 from bot.slack import forms, views
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 
 ACCOUNT_GONE = "Pick one of the Kaleyra accounts."
+NO_SUCH_ACCOUNT = {"account": "Pick one of the accounts in the list."}
 
 
 def expired(command: str) -> dict[str, Any]:
@@ -30,7 +32,7 @@ def expired(command: str) -> dict[str, Any]:
     return views.notice_modal("Form expired", [words])
 
 
-def register(app: AsyncApp, numbers: Numbers, acks: Acknowledgements) -> None:
+def register(app: AsyncApp, numbers: Numbers, bulk: Bulk, acks: Acknowledgements) -> None:
     accounts = numbers.accounts
 
     def account_of(
@@ -64,7 +66,7 @@ def register(app: AsyncApp, numbers: Numbers, acks: Acknowledgements) -> None:
         context, user, values = form
         account = account_of(values, context)
         if account is None:
-            await ack(response_action="errors", errors={"account": "Pick one of the accounts in the list."})
+            await ack(response_action="errors", errors=NO_SUCH_ACCOUNT)
             return
         request: AddRequest
         try:
@@ -108,6 +110,37 @@ def register(app: AsyncApp, numbers: Numbers, acks: Acknowledgements) -> None:
         else:
             next_view = views.notice_modal("Not added", ["wa-bot sent you a message saying why."])
         await show(client, view, next_view)
+
+    @app.view("wa_bulk")
+    async def wa_bulk(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Every line checked (and none live on the account) before the batch is recorded and acknowledged."""
+        if (form := await read(ack, body, view, "/wa-add bulk")) is None:
+            return
+        context, user, values = form
+        account = account_of(values, context)
+        if account is None:
+            await ack(response_action="errors", errors=NO_SUCH_ACCOUNT)
+            return
+        try:
+            lines = forms.bulk_lines(values.get("numbers") or "", account)
+        except forms.FormErrors as error:
+            await ack(response_action="errors", errors=error.errors)
+            return
+        live = await bounded(numbers.live_among(account.name, [line.e164 for line in lines])) or []
+        if live:  # the lifecycle would refuse these lines one by one; say so before anything is sent
+            state_of = {number.e164: views.state_words(number.state) for number in live}
+            problems = [
+                f"Line {line.line}: {line.e164} is already {state_of[line.e164]} on this account."
+                for line in lines
+                if line.e164 in state_of
+            ]
+            await ack(response_action="errors", errors={"numbers": forms.problems_in_words(problems)})
+            return
+        # Recorded before the acknowledgement: what was pasted survives a crash from here on.
+        batch = await bulk.submit(account.name, lines, context.requester(user), view_intent(view))
+        await ack()
+        if batch is not None:  # None: a double submission, already running
+            bulk.launch(batch)
 
     @app.view("wa_verify")
     async def wa_verify(

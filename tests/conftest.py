@@ -319,12 +319,20 @@ def state_of(view: dict[str, Any], values: dict[str, str | None]) -> dict[str, A
                 if value is not None and chosen is None:  # a forged value, not among the options
                     chosen = {"value": value, "text": {"type": "plain_text", "text": value}}
             entry = {"type": element["type"], "selected_option": chosen}
+        elif element["type"] == "rich_text_input":  # pasted text arrives as rich text
+            entry = {"type": "rich_text_input", "rich_text_value": rich_text(value or "")}
         else:
             if block["block_id"] not in values:
                 value = element.get("initial_value")
             entry = {"type": element["type"], "value": value}
         state[block["block_id"]] = {element["action_id"]: entry}
     return state
+
+
+def rich_text(text: str) -> dict[str, Any]:
+    """A rich text input's value as Slack sends it for pasted text: one section, its lines joined by newlines."""
+    section = {"type": "rich_text_section", "elements": [{"type": "text", "text": text}] if text else []}
+    return {"type": "rich_text", "elements": [section]}
 
 
 @asynccontextmanager

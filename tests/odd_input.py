@@ -127,6 +127,7 @@ FORM_BLOCKS = [
     "callback_profile_id",
     "outgoing_callback_profile_id",
     "account",
+    "numbers",
 ]
 
 
@@ -146,6 +147,12 @@ TYPICAL: dict[str, list[str]] = {
     "callback_profile_id": ["cb-1"],
     "outgoing_callback_profile_id": ["ocb-1"],
     "account": ["kaleyra", "elsewhere"],
+    "numbers": [
+        "+91 98765 43210, Acme Support\n+1 631 555 1000, Acme US, VOICE",
+        "phone,name\n+91 98765 43210\tAcme",
+        "+91 98765 43210, Acme\n+91 98765 43210, Again",
+        "12345, x, fax, extra",
+    ],
 }
 
 

@@ -61,9 +61,16 @@ STEPS = [
     "Sandbox WA500 · Please try again later",
     "Next: Kaleyra had a temporary problem: try again in a few minutes.",
     "[ Retry ]",
+    "@ops in #wa-ops: /wa-add bulk",
+    "+91 98765 43299, sandbox:already_exists",
+    "[ Add all ] ← pressed",
+    "SANDBOX · Bulk add #1 · 10 lines",
+    "9 added · 1 failed · 0 left · finished in",
+    "Bulk add #1 finished in",
+    "• line 10 · +919876543299 · WA400 phone number already exists",
     "@ops in #wa-ops: /wa-numbers",
     "wa-bot · Only visible to you",
-    "WhatsApp numbers (2)",
+    "WhatsApp numbers (12)",
     "+919876543210 · Acme Support",
 ]
 

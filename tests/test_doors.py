@@ -574,6 +574,13 @@ async def test_allowed_users_refuse_everyone_else_at_every_door(
             other = await open_modal(boss, command, PASTED, callback_id)
             _, body = await stranger.submit(other, typed)
             assert body["response_action"] == "update" and body["view"]["title"]["text"] == "Not allowed"
+        bulk = await open_modal(boss, "/wa-add", "bulk", "wa_bulk")
+        _, body = await stranger.submit(bulk, {"numbers": f"{PASTED}, Acme Support"})
+        assert body["response_action"] == "update" and body["view"]["title"]["text"] == "Not allowed"
+        summary = [{"type": "actions", "elements": [{"action_id": "retry_failed", "value": "1"}]}]
+        status, _ = await stranger.click(summary, "retry_failed")
+        assert status == 200
+        await slack.wait_for("chat.postEphemeral", lambda c: len(refusals_to(slack, STRANGER)) == 1)
         await settle()
         assert kaleyra.requests == []
         assert await someone.bot.store.numbers(limit=5) == ([], 0)
@@ -589,7 +596,7 @@ async def test_allowed_users_refuse_everyone_else_at_every_door(
         for button in ("enter_otp", "resend_otp"):
             status, _ = await stranger.click(reply["blocks"], button)
             assert status == 200
-        await slack.wait_for("chat.postEphemeral", lambda c: len(refusals_to(slack, STRANGER)) == 2)
+        await slack.wait_for("chat.postEphemeral", lambda c: len(refusals_to(slack, STRANGER)) == 3)
         assert all(
             r["channel"] == CHANNEL and "allow-list" in r["text"] for r in refusals_to(slack, STRANGER)
         )

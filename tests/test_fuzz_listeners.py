@@ -249,9 +249,11 @@ FORMS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
         modal_states(["address", "description", "incoming_url", "category", "email", "about"]),
         modal_states(["account", "about", "callback_profile_id", "outgoing_callback_profile_id"]),
     ),
+    "wa_bulk": st.one_of(modal_states(["numbers"]), modal_states(["account", "numbers"])),
 }
 OWN_CONTEXT = {
     "wa_add": own_context(CHANNEL, RESPONSE_URL, for_a_number=False),
+    "wa_bulk": own_context(CHANNEL, RESPONSE_URL, for_a_number=False),
     "wa_verify": own_context(CHANNEL, RESPONSE_URL),
     "wa_update": own_context(CHANNEL, RESPONSE_URL),
 }
@@ -289,7 +291,7 @@ SUBMISSIONS = st.fixed_dictionaries(
                 "id": maybe(st.just("V0FUZZ") | odd_text(12, surrogates=True)),
                 "hash": maybe(st.text("0123456789.abcdef", max_size=20)),
                 "type": st.just("modal"),
-                "callback_id": st.sampled_from(["wa_add", "wa_verify", "wa_update"]),
+                "callback_id": st.sampled_from(["wa_add", "wa_verify", "wa_update", "wa_bulk"]),
                 "state": maybe(view_states()),
                 "private_metadata": private_metadata(channel=CHANNEL, response_url=RESPONSE_URL),
                 "blocks": maybe(INPUT_BLOCKS),

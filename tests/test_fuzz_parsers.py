@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from odd_input import FORM_BLOCKS, MISSING, json_values, odd_text, private_metadata, view_states
+from odd_input import FORM_BLOCKS, MISSING, TYPICAL, json_values, odd_text, private_metadata, view_states
+from pydantic import SecretStr
 
+from bot.accounts import KaleyraAccount
 from bot.phone import Phone, PhoneError, parse_phone
 from bot.providers.errors import ProviderError
 from bot.providers.kaleyra import (
@@ -494,3 +496,59 @@ def test_who_sent_a_payload_is_read_from_any_body(body: dict[str, Any]) -> None:
         return
     assert all(isinstance(v, str) and v for v in (requester.user_id, requester.channel_id))
     assert requester.response_url is None or isinstance(requester.response_url, str)
+
+
+@given(ANYTHING)
+@example({"type": "rich_text", "elements": [{"type": "rich_text_list", "elements": [{"type": "text"}]}]})
+def test_plain_text_of_reads_any_rich_text_as_text(value: Any) -> None:
+    assert isinstance(forms.plain_text_of(value), str)
+
+
+def test_plain_text_of_puts_each_section_and_list_item_on_its_own_line() -> None:
+    def section(*parts: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "rich_text_section", "elements": list(parts)}
+
+    value = {
+        "type": "rich_text",
+        "elements": [
+            section({"type": "text", "text": "+91 98765 43210, Acme\n"}),
+            {
+                "type": "rich_text_list",
+                "elements": [
+                    section(
+                        {"type": "text", "text": "+1 631 555 1000, "},
+                        {"type": "link", "url": "https://acme.example"},
+                    )
+                ],
+            },
+            {
+                "type": "rich_text_preformatted",
+                "elements": [{"type": "text", "text": "+44 20 7946 0958\tAcme UK"}],
+            },
+        ],
+    }
+    assert forms.plain_text_of(value).splitlines() == [
+        "+91 98765 43210, Acme",
+        "+1 631 555 1000, https://acme.example",
+        "+44 20 7946 0958\tAcme UK",
+    ]
+
+
+@given(
+    odd_text(400, surrogates=True)
+    | st.lists(st.sampled_from([*TYPICAL["numbers"], "", ",", '"', "\t"]), max_size=8).map("\n".join)
+)
+def test_bulk_lines_are_all_checked_or_refused_under_numbers(text: str) -> None:
+    account = KaleyraAccount(name="kaleyra", sid="HX", api_key=SecretStr("k"), waba_id="W")
+    try:
+        lines = forms.bulk_lines(text, account)
+    except forms.FormErrors as error:
+        assert (
+            set(error.errors) == {"numbers"} and 0 < len(error.errors["numbers"]) <= forms.BULK_ERRORS_LENGTH
+        )
+        return
+    assert 0 < len(lines) <= 500
+    assert len({line.e164 for line in lines}) == len(lines)
+    for line in lines:
+        assert E164_SHAPE.fullmatch(line.e164)
+        AddPhoneNumberRequest.model_validate(line.request)

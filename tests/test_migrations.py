@@ -118,6 +118,7 @@ async def test_an_empty_store_is_migrated_to_head(store: Store) -> None:
     async with store.engine.connect() as connection:
         assert await connection.run_sync(tables) == {
             "alembic_version",
+            "batches",
             "numbers",
             "operations",
             "sandbox_numbers",

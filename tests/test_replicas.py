@@ -1,6 +1,6 @@
 """Two real wa-bot processes (`python -m bot`) on one PostgreSQL: work begun on one replica is finished on the
-other, one request delivered to both makes one provider call, and a replica killed mid-add is reported by the
-other's sweeper.
+other, one request delivered to both makes one provider call, a replica killed mid-add is reported by the
+other's sweeper, and a bulk add on a killed replica is finished by the other.
 
 Each test gets a fresh database and its own two processes, pointed at the in-process Slack and Kaleyra
 stand-ins, with short leases so a dead replica is found within about a second and a half.
@@ -13,12 +13,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import test_bulk as bulk
 from conftest import CHANNEL, Person, a_postgres_database, free_port, signed_headers
 from standins import KaleyraStandIn, SlackStandIn
 from standins import documented as doc
@@ -248,4 +250,44 @@ async def test_an_add_on_a_killed_replica_is_reported_by_the_other(
     await asyncio.sleep(SWEEP_SECONDS + 0.2)
     assert len([r for r in thread_replies(slack) if "Interrupted" in text_of(r)]) == 1
     assert [r.operation for r in kaleyra.requests] == ["v2_add"]  # and nothing sent again on its own
+    await stop_cleanly(b)
+
+
+async def test_a_bulk_add_on_a_killed_replica_is_resumed_by_the_other_without_a_line_sent_twice(
+    replicas: tuple[Replica, Replica], slack: SlackStandIn, kaleyra: KaleyraStandIn, replicas_database: str
+) -> None:
+    a, b = replicas
+    # Given replica A runs a bulk add of 20 numbers, and Kaleyra takes half a second over each
+    kaleyra.delay_seconds = 0.5
+    status, _ = await a.person.command("/wa-add", "bulk")
+    assert status == 200
+    view = await a.person.opened_view("wa_bulk")
+    status, answer = await a.person.submit(view, {"numbers": bulk.pasted(range(20))})
+    assert (status, answer) == (200, None)
+    await kaleyra.wait_for_requests(4)
+
+    # When replica A dies mid-batch
+    a.process.kill()
+    assert await a.process.wait() == -signal.SIGKILL
+    sent_by_a = len(kaleyra.requests)
+
+    # Then replica B takes the batch over: every line is sent once in all, and the summary is posted once
+    summary = await bulk.summary_of(slack, 1, timeout=30)
+    assert sent_by_a < 20
+    assert Counter(r.e164 for r in kaleyra.requests) == Counter(bulk.e164(i) for i in range(20))
+    assert "resuming bulk add 1" in b.output()
+    store = Store(replicas_database)
+    try:
+        operations = await store.batch_operations(1)
+    finally:
+        await store.close()
+    outcomes = Counter(o.outcome for o in operations.values())
+    # The adds A had in flight may or may not have happened: reported, not sent again on their own
+    assert outcomes[Outcome.OK] + outcomes[Outcome.INTERRUPTED] == 20, outcomes
+    assert f"{outcomes[Outcome.OK]} added, {outcomes[Outcome.INTERRUPTED]} failed" in bulk.text_of(summary)
+    assert len(parent_messages(slack)) == 1  # one batch message, edited by both replicas
+    await asyncio.sleep(SWEEP_SECONDS * 2)
+    assert (
+        len([c for c in slack.calls_of("chat.postMessage") if "#1 finished" in c.args.get("text", "")]) == 1
+    )
     await stop_cleanly(b)

@@ -172,6 +172,9 @@ def state_of(view: dict[str, Any], values: dict[str, str | None]) -> dict[str, A
         entry: dict[str, Any] = {"type": element["type"]}
         if element["type"] in ("static_select", "radio_buttons"):
             entry["selected_option"] = next((o for o in element["options"] if o["value"] == value), None)
+        elif element["type"] == "rich_text_input":  # pasted text arrives as rich text
+            section = {"type": "rich_text_section", "elements": [{"type": "text", "text": value or ""}]}
+            entry["rich_text_value"] = {"type": "rich_text", "elements": [section]}
         else:
             entry["value"] = value
         state[block["block_id"]] = {element["action_id"]: entry}
@@ -325,9 +328,36 @@ class Session:
             raise DemoFailed("the failed add shows no Sandbox WA500 or no [ Retry ]")
         self.thread(parent)
 
+    async def bulk(self) -> None:
+        """5. /wa-add bulk → ten pasted lines → one batch message, its progress, the summary in its thread."""
+        self.say.heading("5. Add ten numbers at once")
+        mark = self.slack.mark()
+        await self.command("/wa-add bulk")
+        view = await self.opened(mark, "wa_bulk")
+        lines = [f"+91 98765 432{i:02d}, Acme Store {i}" for i in range(1, 10)]
+        lines.append("+91 98765 43299, sandbox:already_exists")
+        self.say.note(
+            "Ten lines pasted from a spreadsheet; the last display name asks the sandbox for a documented failure."
+        )
+        await self.fill(view, {"numbers": "\n".join(lines)})
+
+        def finished() -> tuple[Message, Message] | None:
+            for parent in self.slack.parents():
+                if parent.posted >= mark and parent.text.startswith("Bulk add") and "finished" in parent.text:
+                    summary = [r for r in self.slack.thread(parent) if "finished" in r.text]
+                    if summary:
+                        return parent, summary[0]
+            return None
+
+        parent, summary = await self.slack.wait_for(finished, "the bulk add's summary", timeout=30)
+        if not all(words in self.say.words(summary.blocks) for words in ("9 added, 1 failed", "WA400")):
+            raise DemoFailed("the bulk add's summary does not say 9 added, 1 failed with its WA400")
+        self.say.note("One message in the channel showed the progress, edited in place; then:")
+        self.thread(parent)
+
     async def numbers(self) -> None:
-        """5. /wa-numbers → the ephemeral list."""
-        self.say.heading("5. List the numbers")
+        """6. /wa-numbers → the ephemeral list."""
+        self.say.heading("6. List the numbers")
         shown = len(self.slack.ephemerals)
         await self.command("/wa-numbers")
         answer = await self.slack.wait_for(
@@ -341,6 +371,5 @@ class Session:
         number = await self.add_and_verify()
         await self.update(number)
         await self.provider_error()
-        # Bulk add (issue 7) is not built yet. Once /wa-add takes a list, its step goes here: a method like
-        # add_and_verify() that submits ten numbers and prints their threads.
+        await self.bulk()
         await self.numbers()

@@ -1,10 +1,12 @@
 """The sweeper: on every replica, finds operations whose process stopped (their lease ran out), reports them as
-interrupted in their thread, and moves an add's number out of adding."""
+interrupted in their thread, and moves an add's number out of adding; then resumes the bulk adds whose
+process stopped."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -16,19 +18,28 @@ log = logging.getLogger(__name__)
 
 
 class Sweeper:
-    def __init__(self, store: Store, threads: Threads, interval_seconds: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        threads: Threads,
+        interval_seconds: float,
+        resume: Callable[[], Awaitable[int]] | None = None,
+    ) -> None:
         self.store = store
         self.threads = threads
         self.interval = interval_seconds
+        self.resume = resume  # takes over bulk adds whose process stopped
         self._task: asyncio.Task[None] | None = None
 
     async def sweep(self) -> int:
-        """One pass; returns how many operations it reported."""
+        """One pass; returns how many operations it reported and batches it resumed."""
         swept = await self.store.sweep(to(Move.ADD_UNKNOWN))
         for operation, number in swept:
             log.warning(
                 "operation %s (%s of %s) was interrupted", operation.id, operation.action, number.e164
             )
+            if operation.batch_id is not None:  # a bulk line: its batch's summary reports it
+                continue
             requester = Requester(operation.user_id, number.channel_id or operation.user_id)
             event = Event(
                 Kind.INTERRUPTED,
@@ -42,7 +53,8 @@ class Sweeper:
                 await self.threads.post(number, event, requester)
             except Exception:
                 log.exception("could not report interrupted operation %s", operation.id)
-        return len(swept)
+        resumed = await self.resume() if self.resume is not None else 0
+        return len(swept) + resumed
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._forever())

@@ -10,6 +10,7 @@ from datetime import timedelta
 from time import perf_counter
 from typing import Any
 
+from aiolimiter import AsyncLimiter
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 Account = KaleyraAccount | MetaAccount
 AddRequest = AddPhoneNumberRequest | AddWhatsAppNumberRequest | AddPhoneNumbersRequest
 RETRYABLE = {Outcome.FAILED, Outcome.UNKNOWN, Outcome.INTERRUPTED}
+ALREADY_LIVE = "ALREADY_LIVE"  # the code of a bulk line refused because its number became live meanwhile
 # The App Home's order: what waits for a person first (a code, a check before retrying, a refusal), then the rest.
 HOME_ORDER = (
     State.AWAITING_OTP,
@@ -66,6 +68,16 @@ class Answer:
     transition: Transition | None
     event: Event
     message: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchLine:
+    """An add that is one line of a bulk add: recorded against its batch and line, each call (retries included)
+    paced by the batch's limiter, and reported by the batch's message, not a thread of its own."""
+
+    batch_id: int
+    line: int
+    pace: AsyncLimiter
 
 
 @dataclass
@@ -128,6 +140,10 @@ class Numbers:
         number = await self.store.find(account, e164)
         return number if number is not None and number.state in LIVE else None
 
+    async def live_among(self, account: str, e164s: list[str]) -> list[Number]:
+        """Those of `e164s` a new add on `account` would be refused for (one query for a bulk add)."""
+        return await self.store.live_among(account, e164s, LIVE)
+
     # --- the use-cases ---
 
     async def add(
@@ -137,6 +153,7 @@ class Numbers:
         requester: Requester,
         intent: str | None,
         retry_of: int | None = None,
+        batch: BatchLine | None = None,
     ) -> Result:
         """Move the number to adding (refused if it is live), call the provider, record and report the answer."""
         account = self.accounts[account_name]
@@ -156,6 +173,7 @@ class Numbers:
             request.model_dump(mode="json", exclude_none=True),
             to(Move.START_ADD, **fields),
             retry_of,
+            batch,
         )
         if started is None:
             return Result(done=False)
@@ -164,9 +182,13 @@ class Numbers:
         def failed(error: ProviderError | None, outcome: Outcome) -> Transition:
             return to(Move.ADD_UNKNOWN if outcome == Outcome.UNKNOWN else Move.ADD_FAILED)
 
-        return await self._execute(
-            "add", number, operation, requester, lambda: self._add(account, request, number), failed
-        )
+        async def call() -> Answer:
+            if batch is not None:
+                await batch.pace.acquire()
+            return await self._add(account, request, number)
+
+        threads = UNTHREADED if batch else self.threads
+        return await self._execute("add", number, operation, requester, call, failed, threads=threads)
 
     async def _add(self, account: Account, request: AddRequest, number: Number) -> Answer:
         added = await self.providers.of(account).add(account, request)
@@ -352,7 +374,7 @@ class Numbers:
         typed = operation.request
         try:
             if operation.action == "add":
-                request = self._add_request(self.accounts[number.account], typed)
+                request = self.add_request(self.accounts[number.account], typed)
                 return await self.add(number.account, request, requester, intent, retry_of=operation.id)
             if operation.action == "update":
                 update = UpdatePhoneNumberRequest.model_validate(typed)
@@ -377,7 +399,8 @@ class Numbers:
         )
         return False
 
-    def _add_request(self, account: Account, typed: dict[str, Any]) -> AddRequest:
+    def add_request(self, account: Account, typed: dict[str, Any]) -> AddRequest:
+        """The add request `typed` (as an operation or a batch line recorded it) for `account`'s API."""
         if isinstance(account, MetaAccount):
             return AddPhoneNumbersRequest.model_validate(typed)
         if account.api_version == "v1":
@@ -396,8 +419,10 @@ class Numbers:
         request: dict[str, Any],
         transition: Transition | None,
         retry_of: int | None = None,
+        batch: BatchLine | None = None,
     ) -> tuple[Number, Operation] | None:
-        """The operation's row and the number's move, or None after telling the person why not."""
+        """The operation's row and the number's move, or None after telling the person why not (a bulk line's
+        refusal is recorded as its failed operation instead: the batch's summary says it)."""
         try:
             return await self.store.start(
                 account=account,
@@ -410,15 +435,31 @@ class Numbers:
                 lease=self.leases.new(),
                 transition=transition,
                 retry_of=retry_of,
+                batch_id=batch.batch_id if batch else None,
+                batch_line=batch.line if batch else None,
             )
         except DuplicateIntent as duplicate:
             log.info("intent %s already has operation %s", intent, duplicate.operation.id)
+            if batch is not None:
+                return None
             number = await self.store.number(duplicate.operation.number_id)
             assert number is not None
             await self.threads.refuse(
                 requester, number, f"this {action} was already received once; it is not sent again"
             )
         except MoveRefused as refused:
+            if batch is not None:
+                await self.store.record_refused(
+                    refused.number.id,
+                    intent=intent,
+                    user_id=requester.user_id,
+                    action=action,
+                    code=ALREADY_LIVE,
+                    message=f"the number is already {refused.number.state} on this account",
+                    batch_id=batch.batch_id,
+                    batch_line=batch.line,
+                )
+                return None
             await self.threads.refuse(requester, refused.number, f"it cannot be {_verb(action)} now")
         return None
 
@@ -431,12 +472,14 @@ class Numbers:
         call: Callable[[], Awaitable[Answer]],
         failed: Callable[[ProviderError | None, Outcome], Transition | None],
         awaiting_code: bool = False,
+        threads: Threads | None = None,
     ) -> Result:
         """thread → provider (as the retry policy allows) → record → report. No failure is silent."""
+        threads = threads or self.threads
         self.leases.hold(operation.id)
         called = False
         try:
-            number = await self.threads.open(number, requester)
+            number = await threads.open(number, requester)
             called = True
             started = perf_counter()
             try:
@@ -457,17 +500,18 @@ class Numbers:
                     "field_errors": error.field_errors,
                     "http_status": error.http_status,
                     "delivery": error.delivery.value,
+                    "retryable": error.retryable,
                 }
                 number = await self._finish(
                     operation, number, requester, event, outcome, error.code, error.message, response,
-                    failed(error, outcome), awaiting_code,
+                    failed(error, outcome), awaiting_code, threads,
                 )  # fmt: skip
                 return Result(done=False, error=error, number=number)
             self.metrics.provider_call(action, answer.code or "ok", perf_counter() - started)
             answer.event.user_id = requester.user_id
             number = await self._finish(
                 operation, number, requester, answer.event, Outcome.OK, answer.code, answer.message,
-                answer.response, answer.transition, answer.event.awaiting_code,
+                answer.response, answer.transition, answer.event.awaiting_code, threads,
             )  # fmt: skip
             return Result(done=True, number=number)
         except Exception as error:
@@ -485,7 +529,7 @@ class Numbers:
             except SQLAlchemyError:
                 log.error("could not record the internal error of operation %s", operation.id)
             sent = "may have reached the provider" if called else "was not sent to a provider"
-            await self.threads.tell(
+            await threads.tell(
                 requester,
                 f":x: wa-bot hit an internal error ({type(error).__name__}) during the {action} of "
                 f"{number.e164}; the request {sent}. Check `/wa-numbers {number.e164}` before trying again, "
@@ -507,6 +551,7 @@ class Numbers:
         response: dict[str, Any],
         transition: Transition | None,
         awaiting_code: bool,
+        threads: Threads,
     ) -> Number:
         """Record the answer and post it in the thread. If the store refuses, the answer still reaches the
         thread and the log at once, and the write is tried again for `record_for_seconds`."""
@@ -541,7 +586,7 @@ class Numbers:
             event.facts.unrecorded = True
             expected = transition.target if transition else number.state
             event.awaiting_code = awaiting_code and expected == State.AWAITING_OTP
-            await self.threads.post(number, event, requester)
+            await threads.post(number, event, requester)
             stored = await write_until_stored(write, self.record_for_seconds)
             log.warning(
                 "the %s of %s (operation %s) is recorded after all",
@@ -551,7 +596,7 @@ class Numbers:
             )
             return stored
         event.awaiting_code = awaiting_code and number.state == State.AWAITING_OTP
-        await self.threads.post(number, event, requester)
+        await threads.post(number, event, requester)
         return number
 
     async def _abandon(
@@ -565,3 +610,23 @@ def _verb(action: str) -> str:
     return {"add": "added", "verify": "verified", "update": "updated", "resend": "sent a new code"}.get(
         action, action
     )
+
+
+class _Unthreaded:
+    """The `Threads` of a bulk add's lines: no parent message, no reply, no word per number. The batch's message
+    reports them; the number gets a thread of its own at its first individual action."""
+
+    async def open(self, number: Number, requester: Requester) -> Number:
+        return number
+
+    async def post(self, number: Number, event: Event, requester: Requester) -> None:
+        return None
+
+    async def tell(self, requester: Requester, text: str) -> None:
+        return None
+
+    async def refuse(self, requester: Requester, number: Number, reason: str) -> None:
+        return None
+
+
+UNTHREADED: Threads = _Unthreaded()

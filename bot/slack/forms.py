@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from bot.accounts import KaleyraAccount, MetaAccount
+from bot.lifecycle.bulk import MAX_LINES, Line
 from bot.phone import Phone, PhoneError, parse_phone
 from bot.providers.kaleyra import (
     AddPhoneNumberRequest,
@@ -42,8 +45,32 @@ def values_of(state: Any) -> dict[str, str | None]:
             element = element if isinstance(element, dict) else {}
             option = element.get("selected_option")
             raw = option.get("value") if isinstance(option, dict) else element.get("value")
+            if "rich_text_value" in element:
+                raw = plain_text_of(element["rich_text_value"])
             values[block_id] = raw.strip() if isinstance(raw, str) and raw.strip() else None
     return values
+
+
+def plain_text_of(rich_text: Any) -> str:
+    """What a person typed or pasted into a rich text input, as plain text: each section, list item and
+    preformatted block on its own line(s). Parts of any other shape read as nothing."""
+    if isinstance(rich_text, dict):
+        kind = rich_text.get("type")
+        if kind == "text" or kind == "link":
+            text = rich_text.get("text") or rich_text.get("url")
+            return text if isinstance(text, str) else ""
+        if kind == "emoji":
+            name = rich_text.get("name")
+            return f":{name}:" if isinstance(name, str) else ""
+        parts = [plain_text_of(part) for part in _list(rich_text.get("elements"))]
+        if kind in ("rich_text", "rich_text_list"):
+            return "\n".join(part.strip("\n") for part in parts)
+        return "".join(parts)
+    return ""
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _phone(values: dict[str, str | None], block_id: str, errors: dict[str, str]) -> Phone | None:
@@ -177,3 +204,84 @@ def initial_values_of(view: dict[str, Any]) -> dict[str, str | None]:
         raw = option.get("value") if isinstance(option, dict) else element.get("initial_value")
         values[block["block_id"]] = raw if isinstance(raw, str) else None
     return values
+
+
+BULK_FIELDS = {
+    "phone_number": "number",
+    "wa_number": "number",
+    "name": "display name",
+    "display_name": "display name",
+    "verification_type": "SMS or VOICE",
+}
+BULK_ERRORS_LENGTH = 1800  # what fits under a modal field without being cut
+
+
+def _cells(raw: str) -> list[str]:
+    """One pasted line's cells: tab-separated (copied cells), `;` (some locales' CSV) or `,`, quotes honoured."""
+    delimiter = "\t" if "\t" in raw else ";" if ";" in raw and "," not in raw else ","
+    cells = next(csv.reader([raw], delimiter=delimiter, skipinitialspace=True), [])
+    while cells and not cells[-1].strip():  # spreadsheets pad rows with empty cells
+        cells.pop()
+    return [cell.strip() for cell in cells]
+
+
+def bulk_lines(text: str, account: KaleyraAccount | MetaAccount) -> list[Line]:
+    """Every pasted line, checked as a single add of it on `account` would be, and for numbers repeated in the
+    batch; FormErrors under `numbers` naming each bad line when any is wrong (then nothing may be sent)."""
+    rows = [(n, _cells(raw)) for n, raw in enumerate(text.lstrip("\ufeff").splitlines(), 1) if raw.strip()]
+    if rows and not re.search(r"[0-9]", rows[0][1][0] if rows[0][1] else ""):
+        rows = rows[1:]  # a spreadsheet's header row: number, name, …
+    if not rows:
+        raise FormErrors({"numbers": "Paste at least one line: number, display name[, SMS|VOICE]."})
+    if len(rows) > MAX_LINES:
+        raise FormErrors({"numbers": f"Paste at most {MAX_LINES} lines at a time (this has {len(rows)})."})
+    problems: list[str] = []
+    lines: list[Line] = []
+    first_line_of: dict[str, int] = {}
+    for n, cells in rows:
+        if len(cells) > 3:
+            problems.append(
+                f"Line {n}: expected number, display name[, SMS|VOICE]; found {len(cells)} columns."
+            )
+            continue
+        number, name, via = [*cells, "", "", ""][:3]
+        try:
+            request = _bulk_request(account, number, name, via.upper() or "SMS")
+        except FormErrors as error:
+            problems += [f"Line {n} ({BULK_FIELDS.get(k, k)}): {words}" for k, words in error.errors.items()]
+            continue
+        e164 = e164_of(request)
+        if e164 in first_line_of:
+            problems.append(f"Line {n}: {e164} is already on line {first_line_of[e164]}.")
+            continue
+        first_line_of[e164] = n
+        lines.append(Line(n, e164, request.model_dump(mode="json", exclude_none=True)))
+    if problems:
+        raise FormErrors({"numbers": problems_in_words(problems)})
+    return lines
+
+
+def problems_in_words(problems: list[str]) -> str:
+    """One problem per line, as many as fit under the field, then how many more."""
+    shown: list[str] = []
+    for index, problem in enumerate(problems):
+        more = len(problems) - index
+        if sum(len(p) + 1 for p in shown) + len(problem) > BULK_ERRORS_LENGTH - 40:
+            shown.append(f"…and {more} more {'problem' if more == 1 else 'problems'}.")
+            break
+        shown.append(problem)
+    return "\n".join(shown)
+
+
+def _bulk_request(
+    account: KaleyraAccount | MetaAccount, number: str, name: str, via: str
+) -> AddPhoneNumberRequest | AddWhatsAppNumberRequest | AddPhoneNumbersRequest:
+    if via not in ("SMS", "VOICE"):
+        raise FormErrors(
+            {"verification_type": f"Write SMS or VOICE (or leave it out for SMS), not `{via[:20]}`."}
+        )
+    if isinstance(account, MetaAccount):
+        return add_meta_request({"phone_number": number})
+    if account.api_version == "v1":
+        return add_v1_request({"wa_number": number, "display_name": name or None})
+    return add_v2_request({"phone_number": number, "name": name or None, "verification_type": via})

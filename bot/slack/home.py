@@ -23,7 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.lifecycle.states import State
 from bot.slack.mrkdwn import escape
-from bot.slack.views import Account, _clip, _section, _text, account_label, state_words, thread_link
+from bot.slack.views import Account, _section, _text, account_label, clip, state_words, thread_link
 from bot.store import Number
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ def _number_block(number: Number, label: str) -> SectionBlock:
         )
     return SectionBlock(
         block_id=f"number_{number.id}",
-        text=MarkdownTextObject(text=_clip("\n".join(lines), 3000)),
+        text=MarkdownTextObject(text=clip("\n".join(lines), 3000)),
         accessory=accessory,
     )
 
@@ -118,7 +118,7 @@ def home_view(
             ContextBlock(
                 elements=[
                     MarkdownTextObject(
-                        text=_clip(
+                        text=clip(
                             f"{sum(hidden.values())} more not shown here ({parts}): "
                             "`/wa-numbers` lists them, `/wa-numbers <number>` shows one.",
                             3000,

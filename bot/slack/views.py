@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
     PlainTextInputElement,
     PlainTextObject,
     RadioButtonsElement,
+    RichTextInputElement,
     SectionBlock,
     StaticSelectElement,
     UrlInputElement,
@@ -28,12 +29,16 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.accounts import KaleyraAccount, MetaAccount
+from bot.lifecycle.bulk import MAX_LINES as MAX_BULK_LINES
+from bot.lifecycle.bulk import Failure, Progress
 from bot.lifecycle.states import State
 from bot.providers.kaleyra import Category
 from bot.slack.mrkdwn import escape
-from bot.store import Number, Operation
+from bot.store import Batch, Number, Operation
 
 SECTION_LIMIT = 3000
+BAR_WIDTH = 20
+MESSAGE_BLOCKS = 50  # Slack's limit for one message
 STATE_WORDS: dict[str, str] = {
     State.NEW: "New",
     State.ADDING: "Adding…",
@@ -45,7 +50,10 @@ STATE_WORDS: dict[str, str] = {
     State.UNKNOWN: "Unknown :grey_question: (check before retrying)",
 }
 USAGE = {
-    "/wa-add": "`/wa-add [number] [display name]` opens the add form, e.g. `/wa-add +91 98765 43210 Acme Support`.",
+    "/wa-add": (
+        "`/wa-add [number] [display name]` opens the add form, e.g. `/wa-add +91 98765 43210 Acme Support`; "
+        "`/wa-add bulk` opens a form for up to 500 numbers at once."
+    ),
     "/wa-verify": "`/wa-verify <number>` opens the OTP form for a number, e.g. `/wa-verify +91 98765 43210`.",
     "/wa-update": "`/wa-update <number>` opens the business profile form, e.g. `/wa-update +91 98765 43210`.",
     "/wa-numbers": (
@@ -67,16 +75,16 @@ def account_label(name: str, account: Account | None) -> str:
     return account.label if account else f"{name} (no longer configured)"
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _text(text: str, limit: int = 150) -> PlainTextObject:
-    return PlainTextObject(text=_clip(text, limit), emoji=True)
+    return PlainTextObject(text=clip(text, limit), emoji=True)
 
 
 def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=_clip(text, SECTION_LIMIT)))
+    return SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_LIMIT)))
 
 
 def _option(value: str, label: str) -> Option:
@@ -278,6 +286,36 @@ def _add_form(
     return _modal("wa_add", "Add a WhatsApp number", blocks, {}, submit="Add")
 
 
+def bulk_modal(accounts: Sequence[Account], chosen: Account, metadata: dict[str, Any]) -> dict[str, Any]:
+    """The bulk add form: one number per line, pasted (a rich text input: a plain one holds 3,000 characters,
+    about a hundred lines)."""
+    if isinstance(chosen, MetaAccount):
+        shape, example = "number", "+91 98765 43210\n+1 631 555 1000"
+    else:
+        shape = "number, display name" + (", SMS or VOICE" if chosen.api_version == "v2" else "")
+        example = "+91 98765 43210, Acme Support\n+1 631 555 1000, Acme US, VOICE"
+    blocks: list[Block] = []
+    if len(accounts) > 1:
+        blocks.append(_account_block(accounts, chosen))
+    blocks += [
+        _input(
+            "numbers",
+            f"Numbers, one per line: {shape}",
+            RichTextInputElement(action_id="value", placeholder=_text(example.replace("\n", " · "))),
+            hint=(
+                f"Up to {MAX_BULK_LINES} lines. Paste from a spreadsheet or its CSV export (a header row is "
+                "skipped). Every line is checked before anything is sent."
+                + (" The code comes by SMS unless the line says VOICE." if shape.endswith("VOICE") else "")
+            ),
+        ),
+        _section(
+            "One message in this channel shows the progress; its thread gets the summary, with *Retry failed*. "
+            "Each number is then found with `/wa-numbers` and verified like any other."
+        ),
+    ]
+    return _modal("wa_bulk", "Bulk add", blocks, metadata, submit="Add all")
+
+
 def otp_modal(
     e164: str,
     account: Account,
@@ -446,7 +484,7 @@ def thread_reply(
         )
     if buttons:
         blocks.append(ActionsBlock(block_id="number_actions", elements=buttons))
-    return _clip(summary, 3000), [block.to_dict() for block in blocks]
+    return clip(summary, 3000), [block.to_dict() for block in blocks]
 
 
 def numbers_list(numbers: Sequence[Number], total: int, labels: dict[str, str]) -> list[dict[str, Any]]:
@@ -486,28 +524,36 @@ def history(number: Number, label: str, operations: Sequence[Operation]) -> list
     lines = []
     for operation in operations:
         code = f" · `{operation.provider_code}`" if operation.provider_code else ""
-        message = f" {escape(_clip(operation.provider_message, 200))}" if operation.provider_message else ""
+        message = f" {escape(clip(operation.provider_message, 200))}" if operation.provider_message else ""
+        batch = (
+            f" (bulk add #{operation.batch_id}, line {operation.batch_line})" if operation.batch_id else ""
+        )
         lines.append(
-            f"• {_when(operation.requested_at)} · {operation.action} by <@{operation.user_id}>"
+            f"• {_when(operation.requested_at)} · {operation.action}{batch} by <@{operation.user_id}>"
             f" · {operation.outcome}{code}{message}"
         )
     blocks += _chunked(lines or ["No operations recorded."])
     return [block.to_dict() for block in blocks]
 
 
-def _chunked(lines: Sequence[str]) -> list[Block]:
-    """Lines packed into as few sections as Slack's 3000-character limit allows (at most 45 blocks)."""
-    sections: list[Block] = []
-    current = ""
+def _chunked(lines: Sequence[str], limit: int = 45, more: str | None = None) -> list[Block]:
+    """Lines packed into as few sections as Slack's 3000-character limit allows, at most `limit` blocks; past
+    that, the last block says how many lines are left out (`more`, formatted with that count), if given."""
+    packed: list[list[str]] = []
+    size = 0
     for line in lines:
-        line = _clip(line, SECTION_LIMIT)
-        if current and len(current) + 1 + len(line) > SECTION_LIMIT:
-            sections.append(_section(current))
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        sections.append(_section(current))
-    return sections[:45]
+        line = clip(line, SECTION_LIMIT)
+        if packed and size + 1 + len(line) <= SECTION_LIMIT:
+            packed[-1].append(line)
+            size += 1 + len(line)
+        else:
+            packed.append([line])
+            size = len(line)
+    sections: list[Block] = [_section("\n".join(section)) for section in packed]
+    if more is not None and len(packed) > limit:
+        hidden = sum(len(section) for section in packed[limit - 1 :])
+        return [*sections[: limit - 1], _section(more.format(hidden))]
+    return sections[:limit]
 
 
 def refusal(number: Number, reason: str) -> str:
@@ -528,3 +574,107 @@ def live_number(number: Number) -> str:
         where = f" Its thread: https://slack.com/archives/{number.channel_id}/p{number.thread_ts.replace('.', '')}"
     state = STATE_WORDS.get(number.state, number.state).split(" :")[0]
     return f"{number.e164} is already {state.lower()} on this account, so nothing was sent.{where}"[:2000]
+
+
+# Bulk adds ------------------------------------------------------------------------------------------------
+
+
+def clock(seconds: float) -> str:
+    """1:05, 12:00, 1:02:03."""
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def _bar(progress: Progress) -> str:
+    ended = progress.done + progress.failed
+    filled = round(BAR_WIDTH * ended / progress.total) if progress.total else BAR_WIDTH
+    percent = round(100 * ended / progress.total) if progress.total else 100
+    return f"`{'█' * filled}{'░' * (BAR_WIDTH - filled)}` {percent}%"
+
+
+def _batch_title(batch: Batch, label: str, sandbox: bool) -> str:
+    again = f" (Retry failed of #{batch.retry_of})" if batch.retry_of else ""
+    lines = "line" if len(batch.lines) == 1 else "lines"
+    prefix = ":test_tube: *SANDBOX* · " if sandbox else ""
+    return f"{prefix}*Bulk add #{batch.id}*{again} · {len(batch.lines)} {lines} · {label} · by <@{batch.user_id}>"
+
+
+def _batch_status(progress: Progress) -> str:
+    counts = f"{progress.done} added · {progress.failed} failed · {progress.left} left"
+    timing = f"{clock(progress.elapsed)} elapsed"
+    if progress.finished:
+        return f"{_bar(progress)}\n{counts} · finished in {clock(progress.elapsed)}"
+    if progress.time_left is not None:
+        timing += f" · about {clock(progress.time_left)} left"
+    return f"{_bar(progress)}\n{counts} · {timing}"
+
+
+def _failure_line(failure: Failure) -> str:
+    line = failure.line
+    message = escape(clip(failure.message, 200)) if failure.message else ""
+    again = "may succeed on a retry" if failure.retryable else "will not succeed as it is"
+    return f"• line {line.line} · {line.e164} · `{escape(failure.code)}` {message} ({again})"
+
+
+def batch_message(
+    batch: Batch, progress: Progress, label: str, sandbox: bool
+) -> tuple[str, list[dict[str, Any]]]:
+    """The batch's message: who, which account, and the progress bar (done, failed, left, elapsed, time left)."""
+    text = f"Bulk add #{batch.id}: {progress.done} added, {progress.failed} failed, {progress.left} left"
+    if progress.finished:
+        text = f"Bulk add #{batch.id} finished: {progress.done} added, {progress.failed} failed"
+    blocks: list[Block] = [_section(f"{_batch_title(batch, label, sandbox)}\n{_batch_status(progress)}")]
+    if not progress.finished:
+        blocks.append(
+            ContextBlock(
+                elements=[
+                    MarkdownTextObject(text="Edited as the adds go; the summary follows in the thread.")
+                ]
+            )
+        )
+    return text, [block.to_dict() for block in blocks]
+
+
+def skipped_lines(skipped: Sequence[Failure]) -> list[str]:
+    if not skipped:
+        return []
+    return [f"Skipped {len(skipped)} lines that cannot succeed when sent again as they are:"] + [
+        _failure_line(failure) for failure in skipped
+    ]
+
+
+def batch_summary(
+    batch: Batch, progress: Progress, account: KaleyraAccount | MetaAccount | None
+) -> tuple[str, list[dict[str, Any]]]:
+    """The thread's summary: the counts, what comes next, every failure with its code, and Retry failed."""
+    head = (
+        f"*Bulk add #{batch.id} finished* in {clock(progress.elapsed)}: "
+        f"{progress.done} added, {progress.failed} failed."
+    )
+    lines = [head]
+    if progress.done and isinstance(account, KaleyraAccount) and account.api_version == "v2":
+        lines.append(
+            "Each added number now awaits its code, by SMS or voice call: enter it with `/wa-verify` and the "
+            "number, or *Enter OTP* on wa-bot's Home. A number's first action opens its own thread."
+        )
+    if progress.sandbox_codes:
+        codes = " · ".join(f"{e164} `{code}`" for e164, code in sorted(progress.sandbox_codes.items()))
+        lines.append(f":test_tube: SANDBOX: no SMS is sent; the codes that work are {codes}.")
+    if progress.failures:
+        lines.append("*Failures*")
+        lines += [_failure_line(failure) for failure in progress.failures]
+    more = "…and {} more lines: `/wa-numbers audit` has every operation."
+    blocks = _chunked(lines, limit=MESSAGE_BLOCKS - 1, more=more)  # and one for the button
+    retryable = sum(1 for failure in progress.failures if failure.retryable)
+    if retryable:
+        button = ButtonElement(
+            text=_text(f"Retry failed ({retryable})", 75),
+            action_id="retry_failed",
+            value=str(batch.id),
+            style="primary",
+        )
+        blocks.append(ActionsBlock(block_id="batch_actions", elements=[button]))
+    text = f"Bulk add #{batch.id} finished: {progress.done} added, {progress.failed} failed"
+    return text, [block.to_dict() for block in blocks]

@@ -4,9 +4,10 @@ Never an API key, a token or an OTP: operations keep what a person typed minus t
 provider answered.
 """
 
-from bot.store.models import Base, Number, Operation, Outcome, SandboxNumber, utcnow
+from bot.store.models import Base, Batch, Number, Operation, Outcome, SandboxNumber, utcnow
 from bot.store.store import (
     AuditRow,
+    DuplicateBatch,
     DuplicateIntent,
     Lease,
     MoveRefused,
@@ -20,6 +21,8 @@ from bot.store.store import (
 __all__ = [
     "AuditRow",
     "Base",
+    "Batch",
+    "DuplicateBatch",
     "DuplicateIntent",
     "Lease",
     "MoveRefused",

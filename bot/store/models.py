@@ -74,6 +74,35 @@ class Operation(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None]
     retry_of: Mapped[int | None]
+    # A bulk add's line: the batch and its line number (1-based, as the person pasted it).
+    batch_id: Mapped[int | None] = mapped_column(index=True)
+    batch_line: Mapped[int | None]
+
+
+class Batch(Base):
+    """One bulk add: its lines as checked and built at submission, and the message that shows its progress.
+
+    Each line runs as an ordinary add operation (intent `batch:<id>:<line>`), so a line is done, failed or
+    in flight exactly as its operation says; the batch's lease says which process is running the rest.
+    """
+
+    __tablename__ = "batches"
+    __table_args__ = (UniqueConstraint("intent", name="uq_batches_intent"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intent: Mapped[str | None] = mapped_column(String(255))  # the submission (or the Retry failed click)
+    account: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(32))
+    channel_id: Mapped[str] = mapped_column(String(32))
+    thread_ts: Mapped[str | None] = mapped_column(String(32))  # a retry's message is a reply in this thread
+    message_ts: Mapped[str | None] = mapped_column(String(32))  # the progress message, once posted
+    # [{"line": 3, "e164": "+91…", "request": {…the provider request…}, "retry_of": operation id or null}]
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    retry_of: Mapped[int | None]  # the batch whose failures this one retries
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
 
 
 class SandboxNumber(Base):

@@ -32,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from bot.store.models import Base, Number, Operation, Outcome, SandboxNumber, utcnow
+from bot.store.models import Base, Batch, Number, Operation, Outcome, SandboxNumber, utcnow
 
 # Operations written before leases existed count as expired this long after they were asked for.
 UNLEASED_GRACE = timedelta(minutes=2)
@@ -156,6 +156,14 @@ class DuplicateIntent(Exception):
     def __init__(self, operation: Operation) -> None:
         super().__init__(f"operation {operation.id} already holds this intent")
         self.operation = operation
+
+
+class DuplicateBatch(Exception):
+    """This submission (or Retry failed click) already has its batch: nothing more is done."""
+
+    def __init__(self, batch: Batch) -> None:
+        super().__init__(f"batch {batch.id} already holds this intent")
+        self.batch = batch
 
 
 class MoveRefused(Exception):
@@ -408,6 +416,8 @@ class Store:
         lease: Lease,
         transition: Transition | None = None,
         retry_of: int | None = None,
+        batch_id: int | None = None,
+        batch_line: int | None = None,
     ) -> tuple[Number, Operation]:
         """In one transaction: the number's row (created if new), the operation for `intent`, and `transition`.
 
@@ -430,6 +440,8 @@ class Store:
                     lease_owner=lease.owner,
                     lease_until=lease.until,
                     retry_of=retry_of,
+                    batch_id=batch_id,
+                    batch_line=batch_line,
                 )
                 session.add(operation)
                 await session.flush()
@@ -443,6 +455,41 @@ class Store:
             if existing is None:
                 raise
             raise DuplicateIntent(existing) from None
+
+    async def record_refused(
+        self,
+        number_id: int,
+        *,
+        intent: str | None,
+        user_id: str,
+        action: str,
+        code: str,
+        message: str,
+        batch_id: int | None = None,
+        batch_line: int | None = None,
+    ) -> None:
+        """An operation that was refused before any provider call (a bulk line whose number turned live)."""
+        now = utcnow()
+        try:
+            async with self._writing() as session:
+                session.add(
+                    Operation(
+                        number_id=number_id,
+                        intent=intent,
+                        user_id=user_id,
+                        action=action,
+                        request={},
+                        outcome=Outcome.FAILED,
+                        provider_code=code,
+                        provider_message=message,
+                        requested_at=now,
+                        finished_at=now,
+                        batch_id=batch_id,
+                        batch_line=batch_line,
+                    )
+                )
+        except IntegrityError:
+            pass  # the intent already has its operation: that one is the record
 
     async def move(self, number_id: int, transition: Transition) -> Number | None:
         """Apply `transition` if the number's state allows it; None (and nothing written) if not."""
@@ -563,6 +610,100 @@ class Store:
                 .returning(Number.id)
             )
             return claimed is not None
+
+    # --- bulk adds ---
+
+    async def live_among(self, account: str, e164s: Collection[str], live: Collection[str]) -> list[Number]:
+        """Which of `e164s` the account holds in one of the `live` states (one query for a whole batch)."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(Number).where(
+                    Number.account == account, Number.e164.in_(list(e164s)), Number.state.in_(list(live))
+                )
+            )
+            return list(rows)
+
+    async def create_batch(self, batch: Batch) -> Batch:
+        """The batch as submitted; DuplicateBatch (and nothing written) when its intent already has one."""
+        try:
+            async with self._writing() as session:
+                session.add(batch)
+            return batch
+        except IntegrityError:
+            async with self._sessions() as session:
+                existing = await session.scalar(select(Batch).where(Batch.intent == batch.intent))
+            if existing is None:
+                raise
+            raise DuplicateBatch(existing) from None
+
+    async def batch(self, batch_id: int) -> Batch | None:
+        async with self._sessions() as session:
+            return await session.get(Batch, batch_id)
+
+    async def batch_change(self, batch_id: int, **changes: Any) -> None:
+        async with self._writing() as session:
+            await session.execute(update(Batch).where(Batch.id == batch_id).values(**changes))
+
+    async def claim_batches(self, lease: Lease, limit: int = 5) -> list[Batch]:
+        """Unfinished batches whose process stopped (lease run out), each claimed by exactly one replica."""
+        now = utcnow()
+        abandoned = and_(
+            Batch.finished_at.is_(None), or_(Batch.lease_until.is_(None), Batch.lease_until < now)
+        )
+        async with self._sessions() as session:
+            candidates = list(
+                await session.scalars(select(Batch.id).where(abandoned).order_by(Batch.id).limit(limit))
+            )
+        claimed: list[Batch] = []
+        for batch_id in candidates:
+            async with self._writing() as session:
+                batch = await session.scalar(
+                    update(Batch)
+                    .where(Batch.id == batch_id, abandoned)
+                    .values(lease_owner=lease.owner, lease_until=lease.until)
+                    .returning(Batch)
+                )
+                if batch is not None:
+                    claimed.append(batch)
+        return claimed
+
+    async def renew_batch(self, batch_id: int, lease: Lease) -> bool:
+        """Keep running the batch; False when another process took it over (this one must stop)."""
+        async with self._writing() as session:
+            renewed = await session.scalar(
+                update(Batch)
+                .where(Batch.id == batch_id, Batch.lease_owner == lease.owner)
+                .values(lease_until=lease.until)
+                .returning(Batch.id)
+            )
+            return renewed is not None
+
+    async def release_batch(self, batch_id: int, owner: str) -> None:
+        """Hand an unfinished batch to whichever replica sweeps next (at a stop)."""
+        async with self._writing() as session:
+            await session.execute(
+                update(Batch)
+                .where(Batch.id == batch_id, Batch.lease_owner == owner)
+                .values(lease_until=utcnow() - timedelta(seconds=1))
+            )
+
+    async def batch_outcomes(self, batch_id: int) -> dict[str, int]:
+        """How many of the batch's operations have each outcome."""
+        async with self._sessions() as session:
+            rows = await session.execute(
+                select(Operation.outcome, func.count())
+                .where(Operation.batch_id == batch_id)
+                .group_by(Operation.outcome)
+            )
+            return {outcome: int(count) for outcome, count in rows.all()}
+
+    async def batch_operations(self, batch_id: int) -> dict[int, Operation]:
+        """Each line's latest operation (a line without one has not been sent yet)."""
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(Operation).where(Operation.batch_id == batch_id).order_by(Operation.id)
+            )
+            return {operation.batch_line: operation for operation in rows if operation.batch_line is not None}
 
     # --- the sandbox provider's numbers ---
 

@@ -1,9 +1,10 @@
 """A local stand-in for Kaleyra's WhatsApp number APIs (v2 add/verify/update/retry_otp and v1 add)."""
 
 import asyncio
+import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -46,6 +47,17 @@ class KaleyraRequest:
     waba_id: str | None
     headers: dict[str, str]
     json: Any
+    at: float = field(default_factory=time.monotonic)  # when it arrived (to check a rate limit)
+
+    @property
+    def e164(self) -> str | None:
+        """The number a v2 add (country_code + phone_number) or a v1 add (wa_number) is about."""
+        body = self.json if isinstance(self.json, dict) else {}
+        if "wa_number" in body:
+            return str(body["wa_number"])
+        if "country_code" in body and "phone_number" in body:
+            return f"{body['country_code']}{body['phone_number']}"
+        return None
 
 
 @dataclass
@@ -66,6 +78,8 @@ class KaleyraStandIn(LocalServer):
         self.accounts = accounts
         self.requests: list[KaleyraRequest] = []
         self._queued: dict[str, deque[_QueuedAnswer]] = defaultdict(deque)
+        self._for_number: dict[str, deque[_QueuedAnswer]] = defaultdict(deque)
+        self.delay_seconds = 0.0  # every answer that is not queued comes this much later
 
     def _build_app(self) -> web.Application:
         app = web.Application()
@@ -82,6 +96,13 @@ class KaleyraStandIn(LocalServer):
         if operation not in OPERATIONS:
             raise ValueError(f"unknown operation {operation!r}; expected one of {OPERATIONS}")
         self._queued[operation].append(_QueuedAnswer(body, status, delay))
+
+    def answer_number(
+        self, e164: str, body: Any, status: int = 200, times: int = 1, delay: float = 0.0
+    ) -> None:
+        """Answer the next `times` adds of `e164` with `body`, whichever order concurrent adds arrive in."""
+        for _ in range(times):
+            self._for_number[e164].append(_QueuedAnswer(body, status, delay))
 
     async def wait_for_requests(
         self,
@@ -110,10 +131,14 @@ class KaleyraStandIn(LocalServer):
                     json=parse_body(await request.text()),
                 )
             )
-            if self._queued[operation]:
-                answer = self._queued[operation].popleft()
+            e164 = self.requests[-1].e164
+            queue = self._for_number[e164] if e164 in self._for_number else self._queued[operation]
+            if queue:
+                answer = queue.popleft()
                 await asyncio.sleep(answer.delay)
                 return respond(answer.body, answer.status)
+            if self.delay_seconds:
+                await asyncio.sleep(self.delay_seconds)
             return self._default_answer(operation, request)
 
         return handle

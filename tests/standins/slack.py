@@ -1,10 +1,11 @@
 """A local stand-in for the Slack Web API, response_url endpoints and a Socket Mode WebSocket."""
 
 import asyncio
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -43,6 +44,7 @@ class SlackCall:
     method: str
     args: dict[str, Any]
     token: str | None
+    at: float = field(default_factory=time.monotonic)  # when it arrived (to check a pace)
 
 
 @dataclass

@@ -1,0 +1,100 @@
+"""The Slack side of a bulk add's `Board`: one message with a progress bar, edited in place, and a summary in
+its thread with Retry failed. Never a message per number."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.accounts import KaleyraAccount, MetaAccount
+from bot.lifecycle.bulk import Failure, Progress
+from bot.slack import views
+from bot.slack.home import HomePublisher
+from bot.store import Batch
+
+log = logging.getLogger(__name__)
+
+
+class SlackBoard:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        accounts: dict[str, KaleyraAccount | MetaAccount],
+        home: HomePublisher | None = None,
+        sandbox: bool = False,
+    ) -> None:
+        self.client = client
+        self.accounts = accounts
+        self.home = home
+        self.sandbox = sandbox
+
+    def _label(self, batch: Batch) -> str:
+        return views.account_label(batch.account, self.accounts.get(batch.account))
+
+    async def begin(self, batch: Batch, skipped: Sequence[Failure]) -> str | None:
+        """Post the batch's message (a reply in the first batch's thread for a Retry failed); its ts."""
+        progress = Progress(batch.id, batch.account, total=len(batch.lines))
+        text, blocks = views.batch_message(batch, progress, self._label(batch), self.sandbox)
+        try:
+            posted = await self.client.chat_postMessage(
+                channel=batch.channel_id, thread_ts=batch.thread_ts, text=text, blocks=blocks
+            )
+        except SlackApiError as error:
+            log.warning("bulk add %s: message not posted (%s)", batch.id, error.response.get("error"))
+            await self._dm(batch, f"Bulk add #{batch.id} could not post in <#{batch.channel_id}>: {text}")
+            return None
+        if skipped:
+            await self._reply(batch, posted["ts"], "\n".join(views.skipped_lines(skipped)), None)
+        ts: str = posted["ts"]
+        return ts
+
+    async def show(self, batch: Batch, progress: Progress) -> None:
+        if batch.message_ts is None:
+            return
+        text, blocks = views.batch_message(batch, progress, self._label(batch), self.sandbox)
+        try:
+            await self.client.chat_update(
+                channel=batch.channel_id, ts=batch.message_ts, text=text, blocks=blocks
+            )
+        except SlackApiError as error:  # the next edit brings it up to date
+            log.warning("bulk add %s: progress not shown (%s)", batch.id, error.response.get("error"))
+        if self.home is not None:
+            self.home.schedule(batch.user_id)
+
+    async def end(self, batch: Batch, progress: Progress) -> None:
+        """The summary in the batch's thread (by DM if the channel refuses)."""
+        text, blocks = views.batch_summary(batch, progress, self.accounts.get(batch.account))
+        if batch.message_ts is not None:
+            thread = batch.thread_ts or batch.message_ts
+            if await self._reply(batch, thread, text, blocks):
+                return
+        await self._dm(batch, text, blocks)
+
+    async def _reply(
+        self, batch: Batch, thread_ts: str, text: str, blocks: list[dict[str, Any]] | None
+    ) -> bool:
+        try:
+            await self.client.chat_postMessage(
+                channel=batch.channel_id, thread_ts=thread_ts, text=views.clip(text, 3000), blocks=blocks
+            )
+            return True
+        except SlackApiError as error:
+            log.warning("bulk add %s: thread reply refused (%s)", batch.id, error.response.get("error"))
+            return False
+
+    async def _dm(self, batch: Batch, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        try:
+            await self.client.chat_postMessage(
+                channel=batch.user_id, text=views.clip(text, 3000), blocks=blocks
+            )
+        except SlackApiError as error:
+            log.error(
+                "bulk add %s: could not reach <@%s> (%s)",
+                batch.id,
+                batch.user_id,
+                error.response.get("error"),
+            )
