@@ -142,9 +142,20 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
     handlers.register(app, numbers, bulk, gate, home, acks)
     gate.start()  # the user groups' members are read in the background, never on a request's way in
     return Bot(
-        settings, identity, accounts, store, session, slack_session, numbers, bulk, sweeper, app, gate, home,
+        settings,
+        identity,
+        accounts,
+        store,
+        session,
+        slack_session,
+        numbers,
+        bulk,
+        sweeper,
+        app,
+        gate,
+        home,
         acks,
-    )  # fmt: skip
+    )
 
 
 @contextmanager

@@ -19,7 +19,12 @@ log = logging.getLogger(__name__)
 
 
 def register(
-    app: AsyncApp, numbers: Numbers, bulk: Bulk, gate: Gate, home: HomePublisher, acks: Acknowledgements
+    app: AsyncApp,
+    numbers: Numbers,
+    bulk: Bulk,
+    gate: Gate,
+    home: HomePublisher,
+    acks: Acknowledgements,
 ) -> None:
     app.use(numbers.metrics.note_kind)
     app.use(gate.middleware)

@@ -227,11 +227,11 @@ class Store:
             pool_reset_on_return=None,  # autocommit: no transaction to roll back when a read is done
             **{**_engine_options(url), "pool_pre_ping": False},
         )
+        self._finds: dict[tuple[str, str], asyncio.Future[Number | None]] = {}  # see find()
+        self._finder: asyncio.Task[None] | None = None
         # SQLite lets one writer in at a time. This process's writers take turns here, in asyncio, rather than
         # in SQLite's busy handler, where each would sleep holding a pooled connection that readers (the reads
         # before an acknowledgement) then wait for. PostgreSQL locks rows, not the database: no turns.
-        self._finds: dict[tuple[str, str], asyncio.Future[Number | None]] = {}  # see find()
-        self._finder: asyncio.Task[None] | None = None
         self._write_turn: AbstractAsyncContextManager[Any] = (
             asyncio.Lock() if url.startswith("sqlite") else nullcontext()
         )
@@ -470,7 +470,7 @@ class Store:
         """An operation that was refused before any provider call (a bulk line whose number turned live)."""
         now = utcnow()
         try:
-            async with self._sessions.begin() as session:
+            async with self._writing() as session:
                 session.add(
                     Operation(
                         number_id=number_id,
@@ -625,7 +625,7 @@ class Store:
     async def create_batch(self, batch: Batch) -> Batch:
         """The batch as submitted; DuplicateBatch (and nothing written) when its intent already has one."""
         try:
-            async with self._sessions.begin() as session:
+            async with self._writing() as session:
                 session.add(batch)
             return batch
         except IntegrityError:
@@ -640,7 +640,7 @@ class Store:
             return await session.get(Batch, batch_id)
 
     async def batch_change(self, batch_id: int, **changes: Any) -> None:
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             await session.execute(update(Batch).where(Batch.id == batch_id).values(**changes))
 
     async def claim_batches(self, lease: Lease, limit: int = 5) -> list[Batch]:
@@ -655,7 +655,7 @@ class Store:
             )
         claimed: list[Batch] = []
         for batch_id in candidates:
-            async with self._sessions.begin() as session:
+            async with self._writing() as session:
                 batch = await session.scalar(
                     update(Batch)
                     .where(Batch.id == batch_id, abandoned)
@@ -668,7 +668,7 @@ class Store:
 
     async def renew_batch(self, batch_id: int, lease: Lease) -> bool:
         """Keep running the batch; False when another process took it over (this one must stop)."""
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             renewed = await session.scalar(
                 update(Batch)
                 .where(Batch.id == batch_id, Batch.lease_owner == lease.owner)
@@ -679,7 +679,7 @@ class Store:
 
     async def release_batch(self, batch_id: int, owner: str) -> None:
         """Hand an unfinished batch to whichever replica sweeps next (at a stop)."""
-        async with self._sessions.begin() as session:
+        async with self._writing() as session:
             await session.execute(
                 update(Batch)
                 .where(Batch.id == batch_id, Batch.lease_owner == owner)
