@@ -4,6 +4,7 @@ its thread with Retry failed. Never a message per number."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,9 @@ from bot.slack.home import HomePublisher
 from bot.store import Batch
 
 log = logging.getLogger(__name__)
+# While a batch runs, its requester's App Home is rebuilt at most this often (each rebuild reads every number);
+# once it ends, at once.
+HOME_EVERY_SECONDS = 15.0
 
 
 class SlackBoard:
@@ -31,6 +35,7 @@ class SlackBoard:
         self.accounts = accounts
         self.home = home
         self.sandbox = sandbox
+        self._home_at: dict[int, float] = {}  # batch → when its requester's Home was last asked for
 
     def _label(self, batch: Batch) -> str:
         return views.account_label(batch.account, self.accounts.get(batch.account))
@@ -62,12 +67,23 @@ class SlackBoard:
             )
         except SlackApiError as error:  # the next edit brings it up to date
             log.warning("bulk add %s: progress not shown (%s)", batch.id, error.response.get("error"))
-        if self.home is not None:
-            self.home.schedule(batch.user_id)
+        self._refresh_home(batch, progress.finished)
+
+    def _refresh_home(self, batch: Batch, finished: bool) -> None:
+        now = time.monotonic()
+        if self.home is None or (
+            not finished and now - self._home_at.get(batch.id, 0.0) < HOME_EVERY_SECONDS
+        ):
+            return
+        self._home_at[batch.id] = now
+        if finished:
+            self._home_at.pop(batch.id, None)
+        self.home.schedule(batch.user_id)
 
     async def end(self, batch: Batch, progress: Progress) -> None:
         """The summary in the batch's thread (by DM if the channel refuses)."""
         text, blocks = views.batch_summary(batch, progress, self.accounts.get(batch.account))
+        self._refresh_home(batch, finished=True)
         if batch.message_ts is not None:
             thread = batch.thread_ts or batch.message_ts
             if await self._reply(batch, thread, text, blocks):
