@@ -752,7 +752,8 @@ class Store:
 
     def _insert_number(self, account: str, e164: str, user_id: str, channel_id: str) -> Any:
         """The number's row, created if new, and its id either way: one round trip (the conflict's no-op
-        update is what makes RETURNING answer for an existing row too)."""
+        update, `account = numbers.account`, is what makes RETURNING answer for an existing row too; it names the
+        table's column rather than `excluded`, which SQLAlchemy would build anew for every statement)."""
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
         insert = dialect.insert(Number.__table__)  # the table, not the entity: no ORM work per add
         return (
@@ -768,7 +769,7 @@ class Store:
                 phone_number_id_confirmed=False,
             )
             .on_conflict_do_update(
-                index_elements=["account", "e164"], set_={"account": insert.excluded.account}
+                index_elements=["account", "e164"], set_={"account": Number.__table__.c.account}
             )
             .returning(Number.__table__.c.id)
         )
