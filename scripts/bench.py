@@ -59,6 +59,7 @@ from conftest import (  # noqa: E402
 from standins import KaleyraStandIn, SlackStandIn  # noqa: E402
 from standins.documented import V2_ADD_OK  # noqa: E402
 from standins.slack import SlackCall  # noqa: E402
+from test_bulk import most_in_one_second  # noqa: E402
 
 SCRIPTS = Path(__file__).resolve().parent
 KEPT = "<!-- Everything above is written by scripts/bench.py at each run; everything below is kept. -->"
@@ -406,17 +407,6 @@ def bulk_summaries(calls: TimedCalls) -> list[SlackCall]:
         and " finished:" in str(c.args.get("text"))
         and c.args.get("thread_ts")
     ]
-
-
-def most_in_one_second(times: list[float]) -> int:
-    """The most of `times` inside any one-second window [t, t + 1)."""
-    times = sorted(times)
-    most, start = 0, 0
-    for end, moment in enumerate(times):
-        while moment - times[start] >= 1.0:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
 
 
 async def command_round(setup: Setup, app: App, count: int, timed: bool = True) -> None:
