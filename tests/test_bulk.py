@@ -102,7 +102,6 @@ async def test_a_200_line_bulk_add_is_paced_shown_summed_up_and_its_failures_ret
             "chat.postMessage", lambda c: c.args["text"].startswith("Bulk add #1:")
         )
         summary = await summary_of(slack, 1)
-        assert summary.args["thread_ts"] == message.args.get("ts") or summary.args["thread_ts"]
         assert len(channel_messages(slack)) == 1  # never a message per number
 
     # Every number was sent exactly once, never more than `rate` calls in any one-second window
@@ -114,6 +113,9 @@ async def test_a_200_line_bulk_add_is_paced_shown_summed_up_and_its_failures_ret
     # The message was edited with the progress, no more often than once a second
     edits = [c for c in slack.calls_of("chat.update") if c.args["text"].startswith("Bulk add #1")]
     assert len(edits) >= 2
+    # …every edit is of the batch's message, and the summary is a reply in its thread
+    assert {e.args["ts"] for e in edits} == {summary.args["thread_ts"]}
+    assert {e.args["channel"] for e in edits} == {message.args["channel"]} == {summary.args["channel"]}
     assert all(b.at - a.at >= 0.9 for a, b in pairwise(edits))
     assert any("left" in text_of(e) and "elapsed" in text_of(e) and "█" in text_of(e) for e in edits)
     final = text_of(edits[-1])
