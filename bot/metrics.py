@@ -59,6 +59,16 @@ class Metrics:
             "wa_bot_bulk_batches_running", "Bulk adds this process is running", registry=self.registry
         )
 
+        self.background_crashes = Counter(
+            "wa_bot_background_crashes",
+            "Background loops (lease renewal, sweeper, outbox…) that crashed and were started again",
+            ["loop"],
+            registry=self.registry,
+        )
+
+    def background_crashed(self, loop: str) -> None:
+        self.background_crashes.labels(loop).inc()
+
     def provider_call(self, operation: str, code: str, seconds: float) -> None:
         self.provider_calls.labels(operation, code).inc()
         self.provider_seconds.labels(operation).observe(seconds)

@@ -59,8 +59,9 @@ class Bot:
 
     def start(self) -> None:
         """The background work of a running replica: lease renewal and the sweeper."""
-        self.numbers.leases.start()
-        self.sweeper.start()
+        crashed = self.numbers.metrics.background_crashed
+        self.numbers.leases.start(crashed)
+        self.sweeper.start(crashed)
 
     async def close(self, grace_seconds: float = 15) -> None:
         """Let operations in flight finish (or hand them to the sweeper), then release everything."""

@@ -16,6 +16,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import background
 from bot.slack import home, views
 from handlers.payloads import channel_of, in_background
 
@@ -59,7 +60,7 @@ class Gate:
 
     def start(self) -> None:
         if self.usergroups and self._refresher is None:
-            self._refresher = asyncio.get_running_loop().create_task(self._keep_fresh())
+            self._refresher = background.start("user groups refresh", self._keep_fresh)
 
     async def close(self) -> None:
         if self._refresher is not None:

@@ -13,7 +13,7 @@ from conftest import CHANNEL, OPERATOR, running, seed_number
 from sqlalchemy import text, update
 from standins import KaleyraStandIn, SlackStandIn
 
-from bot.lifecycle.states import Move, State, to
+from bot.lifecycle.states import Move, State, stay_awaiting, to
 from bot.lifecycle.usecases import HOME_ORDER
 from bot.settings import Settings
 from bot.store import DuplicateIntent, Lease, MoveRefused, Operation, Outcome, Store, utcnow
@@ -102,16 +102,37 @@ async def test_the_sweeper_takes_only_expired_leases_and_moves_adds_to_unknown(s
     assert await store.sweep(to(Move.ADD_UNKNOWN)) == []  # reported once
 
 
-async def test_claim_otp_request_is_exclusive_under_concurrency(store: Store) -> None:
+async def start_resend(store: Store, intent: str, cooldown: timedelta) -> Any:
+    return await store.start(
+        account="kaleyra",
+        e164="+919876543210",
+        user_id=OPERATOR,
+        channel_id=CHANNEL,
+        intent=intent,
+        action="resend",
+        request={},
+        lease=lease(),
+        transition=stay_awaiting(cooldown=cooldown),
+    )
+
+
+async def test_a_code_is_claimed_once_per_cooldown_and_only_with_a_new_intent(store: Store) -> None:
     number, _ = await start_add(store, "i1")
     await store.move(number.id, to(Move.AWAIT_OTP, phone_number_id="7654XXXXXXXXXX"))
+    minute = timedelta(seconds=60)
     claims = await asyncio.gather(
-        *(store.claim_otp_request(number.id, timedelta(seconds=60), State.AWAITING_OTP) for _ in range(10))
+        *(start_resend(store, f"click:{i}", minute) for i in range(10)), return_exceptions=True
     )
-    assert claims.count(True) == 1
-    assert await store.claim_otp_request(number.id, timedelta(seconds=60), State.AWAITING_OTP) is False
-    assert await store.claim_otp_request(number.id, timedelta(0), State.AWAITING_OTP) is True
-    assert await store.claim_otp_request(number.id, timedelta(0), State.VERIFIED) is False  # not awaiting
+    assert sum(not isinstance(claim, BaseException) for claim in claims) == 1
+    assert all(isinstance(claim, MoveRefused) for claim in claims if isinstance(claim, BaseException))
+
+    claimed_at = (await store.number(number.id)).otp_requested_at  # type: ignore[union-attr]
+    # The click that won, delivered again, is a duplicate: it claims no new cool-down.
+    winner = next(f"click:{i}" for i, claim in enumerate(claims) if not isinstance(claim, BaseException))
+    with pytest.raises(DuplicateIntent):
+        await start_resend(store, winner, timedelta(0))
+    assert (await store.number(number.id)).otp_requested_at == claimed_at  # type: ignore[union-attr]
+    await start_resend(store, "click:later", timedelta(0))  # a cool-down that has passed: claimed again
 
 
 async def test_two_replicas_on_postgresql_start_one_add_between_them(postgres_url: str) -> None:

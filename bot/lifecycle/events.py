@@ -41,6 +41,7 @@ class Facts:
     changed: dict[str, str] = field(default_factory=dict)  # update: field → new value
     already_approved: bool = False
     unrecorded: bool = False  # the store could not record this answer (yet)
+    late: bool = False  # the answer came after the sweeper reported the operation interrupted
     sandbox_otp: str | None = None  # the sandbox only: the code that works
 
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TypeVar
 
-from sqlalchemy.exc import SQLAlchemyError
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential
 
+from bot import background
 from bot.providers.errors import Delivery, ProviderError
-from bot.store import Lease, Store, utcnow
+from bot.store import Lease, Store, StoreUnavailable, utcnow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -73,17 +73,24 @@ class Leases:
     def in_flight(self) -> int:
         return len(self._held)
 
-    def start(self) -> None:
-        self._renewer = asyncio.get_running_loop().create_task(self._renew_forever())
+    def holds(self, operation_id: int) -> bool:
+        """This process is working on the operation now (its provider call or the recording of its answer)."""
+        return operation_id in self._held
+
+    def start(self, crashed: Callable[[str], None] | None = None) -> None:
+        self._renewer = background.start("lease renewal", self._renew_forever, crashed)
 
     async def _renew_forever(self) -> None:
+        """Every third of a lease. A renewal the store cannot take is tried again at the next turn: the leases
+        may run out meanwhile (another replica then reports the operations interrupted), and the first renewal
+        after the outage takes them back, so that a Retry is refused while this process still works on them."""
         interval = self.lease.total_seconds() / 3
         while True:
             await asyncio.sleep(interval)
             try:
                 await self.store.renew(list(self._held), self.new())
-            except SQLAlchemyError as error:
-                log.warning("could not renew %d leases: %s", len(self._held), type(error).__name__)
+            except StoreUnavailable as error:
+                log.warning("could not renew %d leases: %s", len(self._held), error)
 
     async def stop(self, grace_seconds: float) -> None:
         """Wait for operations in flight (their retries included); hand what is left to the sweeper."""
@@ -102,8 +109,8 @@ class Leases:
             try:
                 await self.store.release(operation_id)
                 log.warning("operation %s handed to the sweeper at stop", operation_id)
-            except SQLAlchemyError as error:
-                log.warning("could not release operation %s: %s", operation_id, type(error).__name__)
+            except StoreUnavailable as error:
+                log.warning("could not release operation %s: %s", operation_id, error)
         if self._renewer is not None:
             self._renewer.cancel()
             await asyncio.gather(self._renewer, return_exceptions=True)
@@ -124,12 +131,12 @@ async def call_with_policy(action: str, call: Callable[[], Awaitable[T]], backof
             attempt += 1
 
 
-async def write_until_stored(write: Callable[[], Awaitable[T]], give_up_after: float) -> T:
-    """A store write that must not be lost (a provider's answer): tried again for up to `give_up_after` s."""
+async def write_until_stored(write: Callable[[], Awaitable[T]], longest_wait: float = 10.0) -> T:
+    """A store write that must not be lost (a provider's answer): tried again, with a backoff that grows to
+    `longest_wait` s, for as long as this process lives (a stop cancels it; the lease then hands it over)."""
     retrying = AsyncRetrying(
-        retry=retry_if_exception_type(SQLAlchemyError),
-        wait=wait_exponential(multiplier=0.2, max=5),
-        stop=stop_after_delay(give_up_after),
+        retry=retry_if_exception_type(StoreUnavailable),
+        wait=wait_exponential(multiplier=0.2, max=longest_wait),
         reraise=True,
     )
     async for attempt in retrying:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -51,17 +52,18 @@ MOVES: dict[Move, tuple[frozenset[State], State]] = {
 LIVE = frozenset({State.ADDING, State.AWAITING_OTP, State.VERIFIED, State.ADDED})
 
 
-def to(move: Move, **fields: Any) -> Transition:
-    """The conditional write for `move`, setting `fields` on the way."""
+def to(move: Move, profile: dict[str, Any] | None = None, **fields: Any) -> Transition:
+    """The conditional write for `move`, setting `fields` on the way and merging `profile` into the stored one."""
     sources, target = MOVES[move]
-    return Transition(sources, target, fields)
+    return Transition(sources, target, fields, profile=profile or {})
 
 
-def stay_awaiting(**fields: Any) -> Transition:
-    """Not a move: the verify and resend guard (only while a code is awaited), setting `fields` on the way."""
-    return Transition(frozenset({State.AWAITING_OTP}), None, fields)
+def stay_awaiting(cooldown: timedelta | None = None, **fields: Any) -> Transition:
+    """Not a move: the verify and resend guard (only while a code is awaited, and, with `cooldown`, only if no
+    code was asked for within it), setting `fields` on the way."""
+    return Transition(frozenset({State.AWAITING_OTP}), None, fields, otp_cooldown=cooldown)
 
 
-def keep_state(**fields: Any) -> Transition:
-    """Not a move: columns set whatever the state (the profile after an update)."""
-    return Transition(frozenset(), None, fields)
+def keep_state(profile: dict[str, Any] | None = None, **fields: Any) -> Transition:
+    """Not a move: columns set whatever the state, and `profile` merged into the stored one (after an update)."""
+    return Transition(frozenset(), None, fields, profile=profile or {})

@@ -8,11 +8,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.exc import SQLAlchemyError
-
+from bot import background
 from bot.lifecycle.events import Event, Kind, Requester, Threads
 from bot.lifecycle.states import Move, State, to
-from bot.store import Store
+from bot.store import Store, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +55,8 @@ class Sweeper:
         resumed = await self.resume() if self.resume is not None else 0
         return len(swept) + resumed
 
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._forever())
+    def start(self, crashed: Callable[[str], None] | None = None) -> None:
+        self._task = background.start("sweeper", self._forever, crashed)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -69,8 +68,6 @@ class Sweeper:
             try:
                 while await self.sweep():  # a backlog is swept in batches, without waiting between them
                     pass
-            except SQLAlchemyError as error:
-                log.warning("sweep failed: %s", type(error).__name__)
-            except Exception:
-                log.exception("sweep failed")
+            except StoreUnavailable as error:
+                log.warning("sweep failed: %s", error)
             await asyncio.sleep(self.interval)

@@ -12,7 +12,6 @@ from typing import Any
 
 from aiolimiter import AsyncLimiter
 from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.accounts import KaleyraAccount, MetaAccount
 from bot.lifecycle.events import Event, Facts, Kind, Requester, Threads
@@ -32,11 +31,13 @@ from bot.providers.meta import AddPhoneNumbersRequest
 from bot.store import (
     AuditRow,
     DuplicateIntent,
+    Finished,
     MoveRefused,
     Number,
     Operation,
     Outcome,
     Store,
+    StoreUnavailable,
     Transition,
     utcnow,
 )
@@ -160,6 +161,7 @@ class Numbers:
     ) -> Result:
         """Move the number to adding (refused if it is live), call the provider, record and report the answer."""
         account = self.accounts[account_name]
+        fields: dict[str, Any]
         if isinstance(request, AddPhoneNumberRequest):
             e164 = f"{request.country_code}{request.phone_number}"
             fields = {"display_name": request.name, "verification_type": request.verification_type}
@@ -206,11 +208,14 @@ class Numbers:
             record_name=added.record_name,
             sandbox_otp=added.sandbox_otp,
         )
-        confirmed = {"phone_number_id": added.phone_number_id, "phone_number_id_confirmed": True}
+        confirmed: dict[str, Any] = {
+            "phone_number_id": added.phone_number_id,
+            "phone_number_id_confirmed": True,
+        }
         if added.awaits_code:
             transition = to(Move.AWAIT_OTP, **confirmed, otp_requested_at=utcnow())
         else:
-            transition = to(Move.ADDED, **confirmed, profile={**number.profile, **added.profile})
+            transition = to(Move.ADDED, **confirmed, profile=added.profile)
         event = Event(Kind.ADDED, "add", "", facts, awaiting_code=added.awaits_code)
         return Answer(added.code, added.response, transition, event)
 
@@ -310,7 +315,7 @@ class Numbers:
 
         async def call() -> Answer:
             await self.providers.of(account).update(account, sending)
-            transition = keep_state(profile={**number.profile, **changed})
+            transition = keep_state(profile=changed)
             facts = Facts(
                 provider=self.providers.of(account).name, changed={k: str(v) for k, v in changed.items()}
             )
@@ -328,18 +333,12 @@ class Numbers:
             e164 = number.e164 if number else "This number"
             await self.threads.tell(requester, f"{e164} is not waiting for a code, so none was sent.")
             return Result(done=False)
-        if not await self.store.claim_otp_request(number.id, self.resend_cooldown, State.AWAITING_OTP):
-            seconds = int(self.resend_cooldown.total_seconds())
-            await self.threads.tell(
-                requester,
-                f"A code for {number.e164} was requested less than {seconds} s ago: "
-                "wait for it, then try again if it does not arrive.",
-            )
-            return Result(done=False)
         assert number.phone_number_id
         request = RetryOtpRequest(id=number.phone_number_id, phone_number=number.e164)
+        # The cool-down is claimed in the operation's own transaction: a click already received claims nothing.
+        guard = stay_awaiting(cooldown=self.resend_cooldown)
         started = await self._start(
-            number.account, number.e164, requester, intent, "resend", request.model_dump(), stay_awaiting()
+            number.account, number.e164, requester, intent, "resend", request.model_dump(), guard
         )
         if started is None:
             return Result(done=False)
@@ -377,6 +376,15 @@ class Numbers:
             return Result(done=False)
         if not await self.usable(number, requester):
             return Result(done=False)
+        if operation.outcome == Outcome.INTERRUPTED and self._still_running(operation):
+            await self.threads.refuse(
+                requester,
+                number,
+                f"its {operation.action} was reported interrupted, but the wa-bot process that sent it is alive "
+                "and still waiting for the provider's answer, which will be posted in the thread; retry only if "
+                "that answer is a failure",
+            )
+            return Result(done=False)
         typed = operation.request
         try:
             if operation.action == "add":
@@ -393,6 +401,12 @@ class Numbers:
         if operation.action == "resend":
             return await self.resend(number.id, requester, intent)
         return number  # verify: a person enters a code again
+
+    def _still_running(self, operation: Operation) -> bool:
+        """The operation's process still works on it: this one holds it, or another renewed its lease."""
+        if self.leases.holds(operation.id):
+            return True
+        return operation.lease_until is not None and operation.lease_until > utcnow()
 
     async def usable(self, number: Number, requester: Requester) -> bool:
         """False (and the person told why) when the number's account is no longer configured."""
@@ -466,6 +480,14 @@ class Numbers:
                     batch_line=batch.line,
                 )
                 return None
+            if action == "resend" and refused.number.state == State.AWAITING_OTP:
+                seconds = int(self.resend_cooldown.total_seconds())
+                await self.threads.tell(
+                    requester,
+                    f"A code for {refused.number.e164} was requested less than {seconds} s ago: "
+                    "wait for it, then try again if it does not arrive.",
+                )
+                return None
             await self.threads.refuse(requester, refused.number, f"it cannot be {_verb(action)} now")
         return None
 
@@ -528,7 +550,7 @@ class Numbers:
         except Exception as error:
             log.exception("%s of number %s failed inside wa-bot", action, number.id)
             outcome = Outcome.UNKNOWN if called else Outcome.FAILED
-            try:
+            try:  # never over an outcome already recorded
                 await self.store.finish(
                     operation.id,
                     outcome,
@@ -537,7 +559,7 @@ class Numbers:
                     number_id=number.id,
                     transition=failed(None, outcome),
                 )
-            except SQLAlchemyError:
+            except StoreUnavailable:
                 log.error("could not record the internal error of operation %s", operation.id)
             sent = "may have reached the provider" if called else "was not sent to a provider"
             await threads.tell(
@@ -564,11 +586,12 @@ class Numbers:
         awaiting_code: bool,
         threads: Threads,
     ) -> Number:
-        """Record the answer and post it in the thread. If the store refuses, the answer still reaches the
-        thread and the log at once, and the write is tried again for `record_for_seconds`."""
+        """Record the answer and post it in the thread. If the store is away, the answer still reaches the
+        thread and the log at once (the phone number ID included), and is written as soon as the store is back,
+        however long that takes."""
 
-        async def write() -> Number:
-            moved = await self.store.finish(
+        async def write() -> Finished:
+            return await self.store.finish(
                 operation.id,
                 outcome,
                 code=code,
@@ -577,44 +600,82 @@ class Numbers:
                 number_id=number.id,
                 transition=transition,
             )
-            assert moved is not None
-            return moved
 
         try:
-            number = await write()
-        except SQLAlchemyError as error:
+            finished = await write()
+        except StoreUnavailable as error:
             log.error(
                 "the store could not record the %s of %s (operation %s, %s): provider answered %s %s; "
-                "phone number ID %s; trying again",
+                "phone number ID %s; trying again until it can",
                 operation.action,
                 number.e164,
                 operation.id,
-                type(error).__name__,
+                error,
                 code,
                 message or "",
                 event.facts.phone_number_id or "-",
             )
             event.facts.unrecorded = True
-            expected = transition.target if transition else number.state
-            event.awaiting_code = awaiting_code and expected == State.AWAITING_OTP
-            await threads.post(number, event, requester)
-            stored = await write_until_stored(write, self.record_for_seconds)
+            shown = _as_moved(number, transition)
+            event.awaiting_code = awaiting_code and shown.state == State.AWAITING_OTP
+            await self._report(threads, shown, event, requester)
+            finished = await write_until_stored(write)
             log.warning(
                 "the %s of %s (operation %s) is recorded after all",
                 operation.action,
                 number.e164,
                 operation.id,
             )
-            return stored
-        event.awaiting_code = awaiting_code and number.state == State.AWAITING_OTP
-        await threads.post(number, event, requester)
-        return number
+            if finished.was == Outcome.INTERRUPTED and finished.number is not None:
+                event.facts.unrecorded, event.facts.late = (
+                    False,
+                    True,
+                )  # the thread said interrupted meanwhile
+                await self._report(threads, finished.number, event, requester)
+            return finished.number or number
+        assert finished.number is not None
+        if not finished.recorded:
+            log.error(
+                "the %s of %s (operation %s) had already ended as %s: this answer (%s %s) is not recorded",
+                operation.action,
+                number.e164,
+                operation.id,
+                finished.was,
+                code,
+                message or "",
+            )
+            return finished.number
+        event.facts.late = finished.was == Outcome.INTERRUPTED
+        event.awaiting_code = awaiting_code and finished.number.state == State.AWAITING_OTP
+        await self._report(threads, finished.number, event, requester)
+        return finished.number
+
+    async def _report(self, threads: Threads, number: Number, event: Event, requester: Requester) -> None:
+        """Post a recorded (or unrecordable) answer: whatever Slack does, the record stands as it is."""
+        try:
+            await threads.post(number, event, requester)
+        except Exception:
+            log.exception("could not post the %s of %s in its thread", event.action, number.e164)
 
     async def _abandon(
         self, operation: Operation, number: Number, requester: Requester, code: str, why: str
     ) -> None:
         await self.store.finish(operation.id, Outcome.FAILED, code=code, message=why)
         await self.threads.refuse(requester, number, why)
+
+
+def _as_moved(number: Number, transition: Transition | None) -> Number:
+    """The number as `transition` would leave it (for the thread, while the store cannot record the move)."""
+    shown = Number(**{column.key: getattr(number, column.key) for column in Number.__table__.columns})
+    if transition is None:
+        return shown
+    for key, value in transition.fields.items():
+        setattr(shown, key, value)
+    if transition.profile:
+        shown.profile = {**(number.profile or {}), **transition.profile}
+    if transition.target is not None and (not transition.sources or number.state in transition.sources):
+        shown.state = transition.target
+    return shown
 
 
 def _verb(action: str) -> str:

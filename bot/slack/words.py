@@ -137,6 +137,10 @@ UNKNOWN_NEXT = {
     "resend": "A new code may be on its way: wait a minute for it before pressing *Retry*.",
     "update": "The profile may or may not have changed; *Retry* sends the same values again, which is safe.",
 }
+LATE = (
+    "This answer came after the operation was reported interrupted (its process could not renew its claim "
+    "meanwhile): the answer stands, and the number's state above is the one it leaves."
+)
 UNRECORDED = (
     ":warning: wa-bot could not record this answer in its store yet and keeps trying; "
     "this message is the provider's answer."
@@ -148,6 +152,8 @@ def describe(event: Event, e164: str) -> tuple[str, list[str]]:
     lines = _details(event, e164)
     if event.facts.unrecorded:
         lines.append(UNRECORDED)
+    if event.facts.late:
+        lines.append(LATE)
     if event.kind == Kind.FAILED:
         return f":x: The {event.action} failed (asked by <@{event.user_id}>)", lines
     if event.kind == Kind.UNKNOWN:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Collection, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, AsyncIterator, Collection, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager, nullcontext
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
@@ -29,7 +31,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from bot.store.models import Base, Batch, Number, Operation, Outcome, SandboxNumber, utcnow
@@ -51,6 +53,39 @@ class StoreNewerThanCode(Exception):
         )
         self.store_revision = store_revision
         self.code_head = code_head
+
+
+class StoreUnavailable(Exception):
+    """The store could not do what was asked: the database is away (a failover, a network blip, a full disk…).
+
+    The one error the store raises for that, whatever the driver threw (asyncpg and aiosqlite raise OSErrors,
+    timeouts and their own errors, SQLAlchemy wraps some): callers that promise to keep going catch this. Its
+    text names the cause's type only, never the URL or a statement's values."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"the store is unavailable ({type(cause).__name__})")
+        self.cause = cause
+
+
+# What a driver may throw when the database is not there; an IntegrityError is an answer, not an absence.
+_UNAVAILABLE = (
+    OSError,
+    TimeoutError,
+    SQLAlchemyError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    sqlite3.Error,
+)
+
+
+@contextmanager
+def _unavailable_as_store_error() -> Iterator[None]:
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except _UNAVAILABLE as error:
+        raise StoreUnavailable(error) from error
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -182,6 +217,18 @@ class Transition:
     sources: Collection[str]
     target: str | None
     fields: dict[str, Any]
+    profile: dict[str, Any] = field(default_factory=dict)  # merged into the stored profile, key by key
+    otp_cooldown: timedelta | None = None  # only if no code was asked for within it (and now is noted)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What `Store.finish` did: the number as it now is, the operation's outcome before, and whether the answer
+    was written (False when the operation had already finished: nothing was changed)."""
+
+    number: Number | None
+    was: str | None
+    recorded: bool
 
 
 @dataclass(frozen=True)
@@ -238,9 +285,18 @@ class Store:
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[AsyncSession]:
-        """A session in a transaction that writes, committed at the end (rolled back on an exception)."""
-        async with self._write_turn, self._sessions.begin() as session:
-            yield session
+        """A session in a transaction that writes, committed at the end (rolled back on an exception).
+        Raises StoreUnavailable when the database is away."""
+        with _unavailable_as_store_error():
+            async with self._write_turn, self._sessions.begin() as session:
+                yield session
+
+    @asynccontextmanager
+    async def _reading(self) -> AsyncIterator[AsyncSession]:
+        """A session that only reads. Raises StoreUnavailable when the database is away."""
+        with _unavailable_as_store_error():
+            async with self._sessions() as session:
+                yield session
 
     async def migrate(self) -> str:
         """Bring the schema to this code's head revision (an empty store too); the revision reached."""
@@ -268,13 +324,14 @@ class Store:
         await self.engine.dispose()
 
     async def ping(self) -> None:
-        async with self.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
+        with _unavailable_as_store_error():
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
 
     # --- reads ---
 
     async def number(self, number_id: int) -> Number | None:
-        async with self._sessions() as session:
+        async with self._reading() as session:
             return await session.get(Number, number_id)
 
     async def find(self, account: str, e164: str) -> Number | None:
@@ -322,16 +379,18 @@ class Store:
         query = select(*Number.__table__.columns).where(*conditions).order_by(Number.id)
         for attempt in (1, 2):
             try:
-                async with self._listener_reads.connect() as connection:
-                    return [Number(**row._mapping) for row in await connection.execute(query)]
-            except DBAPIError as error:
-                if attempt == 2 or not error.connection_invalidated:
+                with _unavailable_as_store_error():
+                    async with self._listener_reads.connect() as connection:
+                        return [Number(**row._mapping) for row in await connection.execute(query)]
+            except StoreUnavailable as error:
+                stale = isinstance(error.cause, DBAPIError) and error.cause.connection_invalidated
+                if attempt == 2 or not stale:
                     raise
         raise AssertionError("unreachable: the second attempt returns or raises")
 
     async def numbers(self, limit: int) -> tuple[list[Number], int]:
         """The most recently changed numbers, and how many there are in all."""
-        async with self._sessions() as session:
+        async with self._reading() as session:
             rows = await session.scalars(
                 select(Number)
                 .where(Number.state != "new")
@@ -347,7 +406,7 @@ class Store:
         """At most `limit` numbers, those in `order`'s first states first (then the most recently changed), and
         how many numbers each state holds."""
         rank = case({state: index for index, state in enumerate(order)}, value=Number.state, else_=len(order))
-        async with self._sessions() as session:
+        async with self._reading() as session:
             rows = await session.scalars(
                 select(Number)
                 .where(Number.state != "new")
@@ -360,11 +419,11 @@ class Store:
             return list(rows), {state: int(count) for state, count in counts.all()}
 
     async def operation(self, operation_id: int) -> Operation | None:
-        async with self._sessions() as session:
+        async with self._reading() as session:
             return await session.get(Operation, operation_id)
 
     async def history(self, number_id: int, limit: int = 20) -> list[Operation]:
-        async with self._sessions() as session:
+        async with self._reading() as session:
             rows = await session.scalars(
                 select(Operation)
                 .where(Operation.number_id == number_id)
@@ -396,10 +455,11 @@ class Store:
             .order_by(Operation.requested_at, Operation.id)
             .execution_options(yield_per=batch_size)
         )
-        async with self.engine.connect() as connection:
-            result = await connection.stream(query)
-            async for partition in result.partitions(batch_size):
-                yield [AuditRow(*row) for row in partition]
+        with _unavailable_as_store_error():
+            async with self.engine.connect() as connection:
+                result = await connection.stream(query)
+                async for partition in result.partitions(batch_size):
+                    yield [AuditRow(*row) for row in partition]
 
     # --- writes ---
 
@@ -516,12 +576,19 @@ class Store:
         response: dict[str, Any] | None = None,
         number_id: int | None = None,
         transition: Transition | None = None,
-    ) -> Number | None:
+    ) -> Finished:
         """Record the provider's answer and, in the same transaction, move the number accordingly.
 
-        Returns the number as it now is (None when no number_id was given).
+        Only over an operation still pending, or one the sweeper reported interrupted (a late answer is still
+        the truth): a finished outcome is never overwritten, and then nothing is written (`recorded` False).
         """
         async with self._writing() as session:
+            was: str | None = await session.scalar(
+                select(Operation.outcome).where(Operation.id == operation_id).with_for_update()
+            )
+            if was not in (Outcome.PENDING, Outcome.INTERRUPTED):
+                number = await session.get(Number, number_id) if number_id is not None else None
+                return Finished(number, was, recorded=False)
             await session.execute(
                 update(Operation)
                 .where(Operation.id == operation_id)
@@ -536,12 +603,14 @@ class Store:
                 )
             )
             if number_id is None:
-                return None
+                return Finished(None, was, recorded=True)
             moved = await self._apply(session, number_id, transition)
-            return moved or await session.get(Number, number_id)
+            return Finished(moved or await session.get(Number, number_id), was, recorded=True)
 
     async def renew(self, operation_ids: Sequence[int], lease: Lease) -> None:
-        """Keep this process's operations from looking abandoned."""
+        """Keep this process's operations from looking abandoned. One the sweeper reported interrupted while
+        this process could not renew (the store was away) is claimed again: its process still works on it, so
+        a Retry is refused until its answer is recorded."""
         if not operation_ids:
             return
         async with self._writing() as session:
@@ -549,7 +618,7 @@ class Store:
                 update(Operation)
                 .where(
                     Operation.id.in_(operation_ids),
-                    Operation.outcome == Outcome.PENDING,
+                    Operation.outcome.in_([Outcome.PENDING, Outcome.INTERRUPTED]),
                     Operation.lease_owner == lease.owner,
                 )
                 .values(lease_until=lease.until)
@@ -583,8 +652,7 @@ class Store:
             swept: list[tuple[Operation, Number]] = []
             for operation in list(rows):
                 operation.outcome = Outcome.INTERRUPTED
-                operation.finished_at = now
-                operation.lease_owner = operation.lease_until = None
+                operation.finished_at = now  # the lease's owner stays: if that process lives, it renews
                 await session.flush()
                 moved = None
                 if operation.action == "add":
@@ -594,27 +662,11 @@ class Store:
                 swept.append((operation, number))
             return swept
 
-    async def claim_otp_request(self, number_id: int, cooldown: timedelta, awaiting: str) -> bool:
-        """True for the one caller that may ask for a code now; a double click or a second replica gets False."""
-        now = utcnow()
-        async with self._writing() as session:
-            claimed = await session.scalar(
-                update(Number)
-                .where(
-                    Number.id == number_id,
-                    Number.state == awaiting,
-                    or_(Number.otp_requested_at.is_(None), Number.otp_requested_at <= now - cooldown),
-                )
-                .values(otp_requested_at=now)
-                .returning(Number.id)
-            )
-            return claimed is not None
-
     # --- bulk adds ---
 
     async def live_among(self, account: str, e164s: Collection[str], live: Collection[str]) -> list[Number]:
         """Which of `e164s` the account holds in one of the `live` states (one query for a whole batch)."""
-        async with self._sessions() as session:
+        async with self._reading() as session:
             rows = await session.scalars(
                 select(Number).where(
                     Number.account == account, Number.e164.in_(list(e164s)), Number.state.in_(list(live))
@@ -629,14 +681,14 @@ class Store:
                 session.add(batch)
             return batch
         except IntegrityError:
-            async with self._sessions() as session:
+            async with self._reading() as session:
                 existing = await session.scalar(select(Batch).where(Batch.intent == batch.intent))
             if existing is None:
                 raise
             raise DuplicateBatch(existing) from None
 
     async def batch(self, batch_id: int) -> Batch | None:
-        async with self._sessions() as session:
+        async with self._reading() as session:
             return await session.get(Batch, batch_id)
 
     async def batch_change(self, batch_id: int, **changes: Any) -> None:
@@ -649,7 +701,7 @@ class Store:
         abandoned = and_(
             Batch.finished_at.is_(None), or_(Batch.lease_until.is_(None), Batch.lease_until < now)
         )
-        async with self._sessions() as session:
+        async with self._reading() as session:
             candidates = list(
                 await session.scalars(select(Batch.id).where(abandoned).order_by(Batch.id).limit(limit))
             )
@@ -688,7 +740,7 @@ class Store:
 
     async def batch_outcomes(self, batch_id: int) -> dict[str, int]:
         """How many of the batch's operations have each outcome."""
-        async with self._sessions() as session:
+        async with self._reading() as session:
             rows = await session.execute(
                 select(Operation.outcome, func.count())
                 .where(Operation.batch_id == batch_id)
@@ -698,7 +750,7 @@ class Store:
 
     async def batch_operations(self, batch_id: int) -> dict[int, Operation]:
         """Each line's latest operation (a line without one has not been sent yet)."""
-        async with self._sessions() as session:
+        async with self._reading() as session:
             rows = await session.scalars(
                 select(Operation).where(Operation.batch_id == batch_id).order_by(Operation.id)
             )
@@ -707,7 +759,7 @@ class Store:
     # --- the sandbox provider's numbers ---
 
     async def sandbox_number(self, account: str, e164: str) -> SandboxNumber | None:
-        async with self._sessions() as session:
+        async with self._reading() as session:
             found: SandboxNumber | None = await session.scalar(
                 select(SandboxNumber).where(SandboxNumber.account == account, SandboxNumber.e164 == e164)
             )
@@ -740,6 +792,23 @@ class Store:
         statement = update(Number).where(Number.id == number_id)
         if transition is not None and transition.sources:
             statement = statement.where(Number.state.in_(list(transition.sources)))
+        if transition is not None and transition.otp_cooldown is not None:
+            # A code is asked for at most once per cool-down: claimed in the operation's own transaction, so a
+            # click whose intent was already received claims nothing.
+            now = utcnow()
+            statement = statement.where(
+                or_(
+                    Number.otp_requested_at.is_(None),
+                    Number.otp_requested_at <= now - transition.otp_cooldown,
+                )
+            )
+            values["otp_requested_at"] = now
+        if transition is not None and transition.profile:
+            # Merged into what is stored now, under the row's lock: two updates at once keep both changes.
+            stored = await session.scalar(
+                select(Number.profile).where(Number.id == number_id).with_for_update()
+            )
+            values["profile"] = {**(stored or {}), **transition.profile}
         if transition is not None and transition.target is not None:
             values["state"] = transition.target
         if not values:
@@ -777,7 +846,7 @@ class Store:
     async def _operation_of(self, intent: str | None) -> Operation | None:
         if intent is None:
             return None
-        async with self._sessions() as session:
+        async with self._reading() as session:
             found: Operation | None = await session.scalar(
                 select(Operation).where(Operation.intent == intent)
             )
