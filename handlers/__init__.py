@@ -10,6 +10,7 @@ from slack_bolt.app.async_app import AsyncApp
 from bot.lifecycle.bulk import Bulk
 from bot.lifecycle.usecases import Numbers
 from bot.slack.home import HomePublisher
+from bot.store import StoreUnavailable
 from handlers import actions, commands, events, submissions
 from handlers.acks import Acknowledgements
 from handlers.authorize import Gate
@@ -40,10 +41,17 @@ def register(
         requester = requester_of(body)
         if requester is None:
             return
-        text = (
-            f":x: wa-bot could not finish that ({type(error).__name__}). If a provider was asked anything, "
-            "the number's thread says so (`/wa-numbers <number>`); try again, and tell an admin if it persists."
-        )
+        if isinstance(error, StoreUnavailable):  # an operation is recorded before its call: none was made
+            text = (
+                ":x: wa-bot's database cannot be reached right now, so nothing was sent to a provider. "
+                "Try again in a minute; tell an admin if it persists."
+            )
+        else:
+            text = (
+                f":x: wa-bot could not finish that ({type(error).__name__}). If a provider was asked anything, "
+                "the number's thread says so (`/wa-numbers <number>`); try again, and tell an admin if it "
+                "persists."
+            )
         try:
             await numbers.threads.tell(requester, text)
         except Exception as failure:

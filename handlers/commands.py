@@ -11,14 +11,13 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.accounts import KaleyraAccount
 from bot.lifecycle.states import State
 from bot.lifecycle.usecases import Numbers
 from bot.phone import PhoneError, parse_phone
 from bot.slack import audit, views
-from bot.store import Number
+from bot.store import Number, StoreUnavailable
 from handlers.payloads import READ_BUDGET_SECONDS, ModalContext, split_number_and_name
 
 log = logging.getLogger(__name__)
@@ -175,7 +174,7 @@ def register(app: AsyncApp, numbers: Numbers) -> None:
         except (SlackApiError, SlackRequestError) as error:
             reason = error.response.get("error") if isinstance(error, SlackApiError) else "upload failed"
             return f"Could not send the audit CSV: Slack said `{reason}`."
-        except SQLAlchemyError:
+        except StoreUnavailable:
             log.exception("audit export: the store could not be read")
             return "Could not read the store for the audit CSV: try again in a moment."
         return audit.summary(export, days)

@@ -13,7 +13,7 @@ from conftest import CHANNEL, OPERATOR, running, seed_number
 from sqlalchemy import text, update
 from standins import KaleyraStandIn, SlackStandIn
 
-from bot.lifecycle.states import Move, State, stay_awaiting, to
+from bot.lifecycle.states import Move, State, keep_state, stay_awaiting, to
 from bot.lifecycle.usecases import HOME_ORDER
 from bot.settings import Settings
 from bot.store import DuplicateIntent, Lease, MoveRefused, Operation, Outcome, Store, utcnow
@@ -271,3 +271,46 @@ async def test_finds_asked_together_each_get_their_own_number(store: Store) -> N
             assert number is None
     with pytest.raises(TimeoutError):
         await impatient
+
+
+async def test_two_updates_finishing_at_once_keep_both_changes(store: Store) -> None:
+    number, _ = await start_add(store, "i1")
+    changes = [{"about": "We answer fast"}, {"email": "ops@example.com"}, {"website": "https://example.com"}]
+    operations = []
+    for i in range(len(changes)):
+        _, operation = await store.start(
+            account="kaleyra",
+            e164=number.e164,
+            user_id=OPERATOR,
+            channel_id=CHANNEL,
+            intent=f"update:{i}",
+            action="update",
+            request={},
+            lease=lease(),
+        )
+        operations.append(operation)
+
+    # When their answers are recorded at the same moment, each merging only what it changed
+    await asyncio.gather(
+        *(
+            store.finish(op.id, Outcome.OK, number_id=number.id, transition=keep_state(profile=change))
+            for op, change in zip(operations, changes, strict=True)
+        )
+    )
+
+    # Then the stored profile holds every change
+    assert (await store.number(number.id)).profile == {k: v for c in changes for k, v in c.items()}  # type: ignore[union-attr]
+
+
+async def test_an_answer_never_overwrites_a_finished_outcome(store: Store) -> None:
+    number, operation = await start_add(store, "i1")
+    first = await store.finish(operation.id, Outcome.OK, code="WA200", number_id=number.id)
+    again = await store.finish(operation.id, Outcome.UNKNOWN, code="BOT_ERROR", number_id=number.id)
+    assert (first.recorded, first.was, again.recorded, again.was) == (
+        True,
+        Outcome.PENDING,
+        False,
+        Outcome.OK,
+    )
+    stored = await store.operation(operation.id)
+    assert (stored.outcome, stored.provider_code) == (Outcome.OK, "WA200")  # type: ignore[union-attr]
