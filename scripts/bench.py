@@ -46,11 +46,11 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from conftest import (  # noqa: E402
     CHANNEL,
-    DEFAULT_POSTGRES_URL,
     OPERATOR,
     SID,
     SIGNING_SECRET,
     WABA_ID,
+    PostgresForTests,
     asyncpg_dsn,
     clean_env,
     free_port,
@@ -81,7 +81,7 @@ class Options:
     submission_concurrency: int
     provider_delay: float
     databases: list[str]
-    postgres_url: str
+    postgres_url: str | None  # None: as the tests choose (see main)
     output: Path
     quick: bool
 
@@ -472,6 +472,7 @@ async def a_store(kind: str, options: Options, workdir: Path) -> AsyncIterator[s
         yield f"sqlite+aiosqlite:///{workdir / 'wa-bot.db'}"
         return
     name = f"wa_bench_{os.getpid()}"
+    assert options.postgres_url is not None
     try:
         admin = await asyncpg.connect(asyncpg_dsn(options.postgres_url), timeout=5)
     except (OSError, TimeoutError, asyncpg.PostgresError) as error:
@@ -691,9 +692,9 @@ def parse_options(argv: list[str] | None = None) -> Options:
     )
     parser.add_argument(
         "--postgres-url",
-        default=os.environ.get("WA_BOT_TEST_DATABASE_URL", DEFAULT_POSTGRES_URL),
         help="a PostgreSQL where this user may CREATE DATABASE; the benchmark makes and drops its own "
-        "(default: WA_BOT_TEST_DATABASE_URL, else the tests' default)",
+        "(default: as the tests choose: WA_BOT_TEST_DATABASE_URL, else the server at 127.0.0.1:5432, "
+        "else an embedded one in a temporary directory)",
     )
     parser.add_argument(
         "--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md", help="where to write the figures"
@@ -719,10 +720,20 @@ def parse_options(argv: list[str] | None = None) -> Options:
 def main() -> None:
     options = parse_options()
     started = time.monotonic()
+    postgres = None
+    if "postgresql" in options.databases:
+        explicit = {"WA_BOT_TEST_DATABASE_URL": options.postgres_url} if options.postgres_url else os.environ
+        postgres = PostgresForTests(explicit)
+        log(postgres.described)
+        options.postgres_url = postgres.url()
     results = {}
-    for kind in options.databases:
-        figures, bulk = asyncio.run(run_store(kind, options))
-        results[{"sqlite": "SQLite", "postgresql": "PostgreSQL"}[kind]] = (figures, bulk)
+    try:
+        for kind in options.databases:
+            figures, bulk = asyncio.run(run_store(kind, options))
+            results[{"sqlite": "SQLite", "postgresql": "PostgreSQL"}[kind]] = (figures, bulk)
+    finally:
+        if postgres is not None:
+            postgres.stop()
     text = report(results, options, time.monotonic() - started)
     write_report(text, options.output)
     print(text)
