@@ -555,6 +555,48 @@ async def test_add_answer_without_the_envelope_is_a_clear_error(
     assert len([r for r in kaleyra.requests if r.operation == "v2_add"]) == 1
 
 
+SUCCESS_WITHOUT_ITS_ID = {"code": "WA200", "message": "Request Processed Successfully", "error": {}}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [None, {}, [], [{"name": "Acme Support"}], {"id": {"value": 7654}}, True],
+    ids=["no-data", "empty-object", "empty-list", "record-without-id", "id-of-another-type", "boolean"],
+)
+async def test_add_success_without_the_phone_number_id_is_unknown_and_sent_once(
+    person: Person, slack: SlackStandIn, kaleyra: KaleyraStandIn, data: Any
+) -> None:
+    # Given Kaleyra answers the add with its success code but without the phone number ID success carries
+    kaleyra.queue(
+        "v2_add", SUCCESS_WITHOUT_ITS_ID if data is None else {**SUCCESS_WITHOUT_ITS_ID, "data": data}
+    )
+
+    # When the operator adds a number
+    await add_number(person, slack)
+
+    # Then the thread says the outcome is unknown and what to check before Retry, never that the add failed
+    reply = await unknown_reply(slack, "add")
+    text = text_of(reply).replace("`", "")
+    assert "WA200" in text and "without the phone number ID" in text
+    assert (
+        "check before retrying" in text
+        and "may have been added" in text
+        and "Before pressing *Retry*" in text
+    )
+    assert "failed" not in text and "no answer came" not in text
+    assert buttons_of(reply) == ["retry"]
+    await parent_saying(slack, "Unknown")
+
+    # And the store and the history say unknown, and Kaleyra was asked exactly once
+    assert (await stored_number(person)).state == State.UNKNOWN
+    assert await last_operation(person) == ("add", "unknown", "WA200")
+    await person.command("/wa-numbers", NUMBER_AS_TYPED)
+    answer = await slack.wait_for("response_url:cmd", lambda c: bool(c.args.get("blocks")))
+    history = text_of(answer.args)
+    assert " · unknown · `WA200`" in history and "failed" not in history
+    assert len([r for r in kaleyra.requests if r.operation == "v2_add"]) == 1
+
+
 async def test_verify_answer_without_the_envelope_returns_to_the_otp_form(
     person: Person, slack: SlackStandIn, kaleyra: KaleyraStandIn
 ) -> None:

@@ -15,6 +15,9 @@ class Delivery(StrEnum):
         "unanswered"  # it may have reached the provider (timeout, reset, 5xx): the outcome is unknown
     )
     ANSWERED = "answered"  # the provider answered: its body says what happened
+    # It answered success without what success carries (no phone number ID): it may have acted, so the
+    # outcome is unknown and it is never sent again on its own.
+    UNCLEAR = "unclear"
 
 
 @dataclass

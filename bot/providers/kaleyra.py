@@ -16,6 +16,8 @@ from pydantic import (
     Field,
     HttpUrl,
     SecretStr,
+    StrictInt,
+    StrictStr,
     TypeAdapter,
     ValidationError,
     field_validator,
@@ -165,7 +167,7 @@ class WhatsAppNumberRecord(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    id: int | str
+    id: StrictInt | StrictStr  # a JSON true is no ID
     phone_number: str | None = None
     name: str | None = None
     status: int | str | None = None
@@ -248,11 +250,12 @@ class KaleyraClient:
         envelope = await self._call(account, "POST", url, payload, V1_SUCCESS)
         records = envelope.data if isinstance(envelope.data, list) else [envelope.data]
         try:
-            return WhatsAppNumberRecord.model_validate(records[0])
+            record = WhatsAppNumberRecord.model_validate(records[0])
         except (ValidationError, IndexError):
-            raise ProviderError(
-                "Kaleyra", V1_SUCCESS, "success without the created record", http_status=200
-            ) from None
+            record = None
+        if record is None or str(record.id).strip() == "":
+            raise unclear(V1_SUCCESS, "the created record")
+        return record
 
     async def _call(
         self, account: KaleyraAccount, method: str, url: str, payload: dict[str, Any], success: str
@@ -317,8 +320,14 @@ def phone_number_id_of(data: Any) -> str:
     if isinstance(data, dict):
         data = data.get("id") or data.get("phone_number_id")
     if isinstance(data, bool) or not isinstance(data, str | int) or str(data).strip() == "":
-        raise ProviderError("Kaleyra", V2_SUCCESS, "success without the phone number ID", http_status=200)
+        raise unclear(V2_SUCCESS, "the phone number ID")
     return str(data).strip()
+
+
+def unclear(code: str, missing: str) -> ProviderError:
+    """A success code without what that success carries: Kaleyra may have acted, so the outcome is unknown."""
+    message = f"answered success ({code}) without {missing}: check before retrying"
+    return ProviderError("Kaleyra", code, message, http_status=200, delivery=Delivery.UNCLEAR)
 
 
 def _v2(account: KaleyraAccount, operation: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.accounts import MetaAccount
 from bot.providers.base import Added
@@ -21,7 +21,13 @@ class AddPhoneNumbersRequest(BaseModel):
 class AddPhoneNumbersResponse(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    id: str
+    id: str = Field(min_length=1)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _numeric_id_as_text(cls, value: Any) -> Any:
+        """The Graph API's IDs are strings, but a JSON number is the same ID (a JSON true is none)."""
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class GraphError(BaseModel):
@@ -94,9 +100,13 @@ def added_of(status: int, text: str, retry_after: str | None) -> AddPhoneNumbers
     if status == 200:
         try:
             return AddPhoneNumbersResponse.model_validate_json(text)
-        except ValidationError:
+        except ValidationError:  # Meta may have added the number: the outcome is unknown
             raise ProviderError(
-                "Meta", "NO_ID", "answered 200 without the new number's id", http_status=200
+                "Meta",
+                "NO_ID",
+                "answered success (HTTP 200) without the new number's id: check before retrying",
+                http_status=200,
+                delivery=Delivery.UNCLEAR,
             ) from None
     try:
         graph = GraphAPIError.model_validate_json(text).error
