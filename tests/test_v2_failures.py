@@ -13,17 +13,18 @@ must judge Kaleyra's answer by its body, not by its status.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import pytest
-from conftest import Person
+from conftest import Person, running
 from standins import KaleyraStandIn, SlackStandIn
 from standins import documented as doc
 
 from bot.lifecycle.states import State
 from bot.providers.kaleyra import KaleyraClient, KaleyraProvider
+from bot.settings import Settings
 from bot.store import Number
 
 NUMBER_AS_TYPED = "+91 98765 43210"
@@ -339,6 +340,38 @@ async def test_add_failure_under_an_error_status_reads_the_same(
     assert_explains(text_of(reply), body, ADD_NEXT_STEP[case])
     assert f"HTTP {status}" not in text_of(reply)
     assert await last_operation(person) == ("add", "failed", body["code"])
+
+
+LONG_CODE = "WA400_PHONE_NUMBER_NOT_ELIGIBLE_FOR_WABA"  # 40 characters: longer than any documented code
+
+
+async def test_a_provider_code_and_message_of_any_length_are_shown_and_recorded_whole(
+    database_url: str, settings_for: Callable[..., Settings], slack: SlackStandIn, kaleyra: KaleyraStandIn
+) -> None:
+    # Given Kaleyra refuses the add with a code longer than any it documents, and a long message
+    message = "this number cannot be added to the WABA: " + "check the account's quality rating; " * 30
+    kaleyra.queue("v2_add", {"code": LONG_CODE, "message": message, "data": [], "error": {}})
+
+    async with running(settings_for(database_url=database_url), slack) as person:
+        # When the operator adds a number (on SQLite, and on PostgreSQL, which checks a column's length)
+        await add_number(person, slack)
+
+        # Then the thread shows Kaleyra's code and message, recorded at once, with no internal error
+        reply = await failure_reply(slack, "add")
+        text = text_of(reply).replace("`", "")
+        assert f"{LONG_CODE} · {message.strip()}" in text
+        assert "could not record" not in text
+
+        # And the history keeps both whole
+        number = await stored_number(person)
+        [operation] = await person.bot.store.history(number.id)
+        assert (operation.outcome, operation.provider_code, operation.provider_message) == (
+            "failed",
+            LONG_CODE,
+            message,
+        )
+        assert number.state == State.FAILED
+    assert not [c for c in slack.calls if "internal error" in str(c.args)]
 
 
 # --- verify --------------------------------------------------------------------------------------------------
