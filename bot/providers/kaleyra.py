@@ -25,7 +25,7 @@ from pydantic import (
 
 from bot.accounts import KaleyraAccount
 from bot.providers.base import Added
-from bot.providers.errors import Delivery, ProviderError, seconds_to_wait
+from bot.providers.errors import Delivery, ProviderError, connect_seconds, seconds_to_wait
 
 
 class Category(StrEnum):
@@ -273,7 +273,13 @@ class KaleyraClient:
             raise ProviderError(
                 "Kaleyra", "NETWORK", message, retryable=True, delivery=Delivery.NOT_SENT
             ) from None
-        except TimeoutError:
+        except aiohttp.ConnectionTimeoutError:  # raised only while connecting: nothing was sent
+            host = yarl.URL(url).host
+            message = f"could not connect to {host} within {connect_seconds(self._timeout)}"
+            raise ProviderError(
+                "Kaleyra", "NETWORK", message, retryable=True, delivery=Delivery.NOT_SENT
+            ) from None
+        except TimeoutError:  # after sending, or `total` ran out while connecting: it may have gone
             total = self._timeout.total
             raise ProviderError(
                 "Kaleyra",

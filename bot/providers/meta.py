@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.accounts import MetaAccount
 from bot.providers.base import Added
-from bot.providers.errors import Delivery, ProviderError, seconds_to_wait
+from bot.providers.errors import Delivery, ProviderError, connect_seconds, seconds_to_wait
 
 NEVER_RETRIED = {400, 401, 403, 404, 422}
 
@@ -75,7 +75,12 @@ class MetaClient:
             raise ProviderError(
                 "Meta", "NETWORK", message, retryable=True, delivery=Delivery.NOT_SENT
             ) from None
-        except TimeoutError:
+        except aiohttp.ConnectionTimeoutError:  # raised only while connecting: nothing was sent
+            message = f"could not connect to the Graph API within {connect_seconds(self._timeout)}"
+            raise ProviderError(
+                "Meta", "NETWORK", message, retryable=True, delivery=Delivery.NOT_SENT
+            ) from None
+        except TimeoutError:  # after sending, or `total` ran out while connecting: it may have gone
             total = self._timeout.total
             raise ProviderError(
                 "Meta",
