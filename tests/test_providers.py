@@ -300,7 +300,9 @@ async def test_a_meta_id_sent_as_a_json_number_is_added_as_its_text(
 
 
 @pytest.mark.parametrize(
-    "body", [{}, {"id": ""}, {"id": None}, {"id": True}], ids=["none", "empty", "null", "true"]
+    "body",
+    [{}, {"id": ""}, {"id": None}, {"id": True}, {"id": "1" * 256}],
+    ids=["none", "empty", "null", "true", "too-long"],
 )
 async def test_a_meta_success_without_the_new_id_is_unknown_and_sent_once(
     person: Person, meta: MetaStandIn, slack: SlackStandIn, body: dict[str, Any]

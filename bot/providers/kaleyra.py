@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from bot.accounts import KaleyraAccount
-from bot.providers.base import Added
+from bot.providers.base import LONGEST_ID, Added
 from bot.providers.errors import Delivery, ProviderError, connect_seconds, seconds_to_wait
 
 
@@ -253,8 +253,9 @@ class KaleyraClient:
             record = WhatsAppNumberRecord.model_validate(records[0])
         except (ValidationError, IndexError):
             record = None
-        if record is None or str(record.id).strip() == "":
-            raise unclear(V1_SUCCESS, "the created record")
+        record_id = None if record is None else id_text(record.id)
+        if record is None or record_id is None or len(record_id) > LONGEST_ID:
+            raise unclear(V1_SUCCESS, "the created record and its ID")
         return record
 
     async def _call(
@@ -325,9 +326,19 @@ def phone_number_id_of(data: Any) -> str:
         data = data[0]
     if isinstance(data, dict):
         data = data.get("id") or data.get("phone_number_id")
-    if isinstance(data, bool) or not isinstance(data, str | int) or str(data).strip() == "":
+    phone_number_id = id_text(data)
+    if phone_number_id is None:
         raise unclear(V2_SUCCESS, "the phone number ID")
-    return str(data).strip()
+    if len(phone_number_id) > LONGEST_ID:
+        raise unclear(V2_SUCCESS, f"a phone number ID of at most {LONGEST_ID} characters")
+    return phone_number_id
+
+
+def id_text(value: Any) -> str | None:
+    """An ID as text: a non-blank string, or a JSON number (not a boolean, nor one too long to print)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**LONGEST_ID:
+        value = str(value)
+    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def unclear(code: str, missing: str) -> ProviderError:

@@ -8,7 +8,7 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.accounts import MetaAccount
-from bot.providers.base import Added
+from bot.providers.base import LONGEST_ID, Added
 from bot.providers.errors import Delivery, ProviderError, connect_seconds, seconds_to_wait
 
 NEVER_RETRIED = {400, 401, 403, 404, 422}
@@ -21,7 +21,7 @@ class AddPhoneNumbersRequest(BaseModel):
 class AddPhoneNumbersResponse(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=LONGEST_ID)
 
     @field_validator("id", mode="before")
     @classmethod
