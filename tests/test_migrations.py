@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from conftest import (
     a_postgres_database,
     free_port,
     seed_number,
+    seed_operation,
     wa_bot,
 )
 from sqlalchemy import (
@@ -193,6 +194,31 @@ async def test_a_store_made_before_revisions_is_stamped_and_keeps_its_rows(store
     )
     async with store.engine.connect() as connection:
         assert await connection.run_sync(drift) == []
+
+
+async def test_a_store_at_0005_keeps_its_operations_and_then_holds_provider_codes_of_any_length(
+    store: Store,
+) -> None:
+    def to(revision: str) -> Callable[[Connection], None]:
+        return lambda connection: command.upgrade(alembic_config(connection), revision)
+
+    async with store.engine.begin() as connection:
+        await connection.run_sync(to("0005_batches"))
+    number = await seed_number(store, "kaleyra", "+919876543210", "failed")
+    await seed_operation(store, number.id, "add", "failed", provider_code="WA400", provider_message="exists")
+
+    assert await store.migrate() == head_revision()
+
+    long_code = (
+        "WA400_PHONE_NUMBER_NOT_ELIGIBLE_FOR_WABA"  # 40 characters: PostgreSQL refused it in String(32)
+    )
+    await seed_operation(store, number.id, "add", "failed", provider_code=long_code)
+    assert sorted(o.provider_code or "" for o in await store.history(number.id)) == ["WA400", long_code]
+
+    # And going back to 0005 clips what it cannot hold rather than failing
+    async with store.engine.begin() as connection:
+        await connection.run_sync(lambda c: command.downgrade(alembic_config(c), "0005_batches"))
+    assert sorted(o.provider_code or "" for o in await store.history(number.id)) == ["WA400", long_code[:32]]
 
 
 async def test_migrating_twice_changes_nothing(store: Store) -> None:

@@ -287,6 +287,57 @@ async def test_a_meta_number_is_added_with_its_id(
     assert (number.state, number.phone_number_id) == (State.ADDED, doc.META_ADD_OK["id"])
 
 
+async def test_a_meta_id_sent_as_a_json_number_is_added_as_its_text(
+    person: Person, meta: MetaStandIn, slack: SlackStandIn
+) -> None:
+    meta.queue({"id": 1234567890123456})
+    await person.command("/wa-add", "+1 (631) 555-1000")
+    await person.submit(await switch_to(person, await person.opened_view("wa_add"), "meta-pool"), {})
+    reply = await slack.wait_for("chat.postMessage", lambda c: bool(c.args.get("thread_ts")))
+    assert "Added" in text_of(reply.args) and "ID `1234567890123456`" in text_of(reply.args)
+    [number] = await person.bot.store.numbers_with("+16315551000")
+    assert (number.state, number.phone_number_id) == (State.ADDED, "1234567890123456")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{}, {"id": ""}, {"id": None}, {"id": True}, {"id": "1" * 256}],
+    ids=["none", "empty", "null", "true", "too-long"],
+)
+async def test_a_meta_success_without_the_new_id_is_unknown_and_sent_once(
+    person: Person, meta: MetaStandIn, slack: SlackStandIn, body: dict[str, Any]
+) -> None:
+    # Given Meta answers the add 200 without the id that its success carries
+    meta.queue(body)
+    await person.command("/wa-add", "+1 (631) 555-1000")
+    await person.submit(await switch_to(person, await person.opened_view("wa_add"), "meta-pool"), {})
+
+    # Then the outcome is unknown, with what to check before pressing Retry, and Meta was asked once
+    reply = await slack.wait_for("chat.postMessage", lambda c: bool(c.args.get("thread_ts")))
+    text = text_of(reply.args)
+    assert "outcome is unknown" in text and "without the new number's id" in text
+    assert "may have been added" in text and "failed" not in text
+    [number] = await person.bot.store.numbers_with("+16315551000")
+    assert number.state == State.UNKNOWN
+    [operation] = await person.bot.store.history(number.id)
+    assert (operation.outcome, operation.provider_code) == ("unknown", "NO_ID")
+    assert len(meta.requests) == 1
+
+
+async def test_a_v1_success_without_the_created_record_is_unknown_and_sent_once(
+    person: Person, europe: KaleyraStandIn, slack: SlackStandIn
+) -> None:
+    europe.queue("v1_add", {**doc.V1_ADD_OK, "data": []})
+    await person.command("/wa-add", "+1 631 555 1000 xyz")
+    await person.submit(await switch_to(person, await person.opened_view("wa_add"), "europe-v1"), {})
+    reply = await slack.wait_for("chat.postMessage", lambda c: bool(c.args.get("thread_ts")))
+    text = text_of(reply.args)
+    assert "outcome is unknown" in text and "without the created record" in text and "failed" not in text
+    [number] = await person.bot.store.numbers_with("+16315551000")
+    assert number.state == State.UNKNOWN
+    assert len(europe.requests) == 1
+
+
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422, 429, 500])
 async def test_every_graph_error_is_shown_as_a_person_wants_it(
     person: Person, meta: MetaStandIn, slack: SlackStandIn, status: int

@@ -13,17 +13,18 @@ must judge Kaleyra's answer by its body, not by its status.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import pytest
-from conftest import Person
+from conftest import Person, running
 from standins import KaleyraStandIn, SlackStandIn
 from standins import documented as doc
 
 from bot.lifecycle.states import State
 from bot.providers.kaleyra import KaleyraClient, KaleyraProvider
+from bot.settings import Settings
 from bot.store import Number
 
 NUMBER_AS_TYPED = "+91 98765 43210"
@@ -341,6 +342,38 @@ async def test_add_failure_under_an_error_status_reads_the_same(
     assert await last_operation(person) == ("add", "failed", body["code"])
 
 
+LONG_CODE = "WA400_PHONE_NUMBER_NOT_ELIGIBLE_FOR_WABA"  # 40 characters: longer than any documented code
+
+
+async def test_a_provider_code_and_message_of_any_length_are_shown_and_recorded_whole(
+    database_url: str, settings_for: Callable[..., Settings], slack: SlackStandIn, kaleyra: KaleyraStandIn
+) -> None:
+    # Given Kaleyra refuses the add with a code longer than any it documents, and a long message
+    message = "this number cannot be added to the WABA: " + "check the account's quality rating; " * 30
+    kaleyra.queue("v2_add", {"code": LONG_CODE, "message": message, "data": [], "error": {}})
+
+    async with running(settings_for(database_url=database_url), slack) as person:
+        # When the operator adds a number (on SQLite, and on PostgreSQL, which checks a column's length)
+        await add_number(person, slack)
+
+        # Then the thread shows Kaleyra's code and message, recorded at once, with no internal error
+        reply = await failure_reply(slack, "add")
+        text = text_of(reply).replace("`", "")
+        assert f"{LONG_CODE} · {message.strip()}" in text
+        assert "could not record" not in text
+
+        # And the history keeps both whole
+        number = await stored_number(person)
+        [operation] = await person.bot.store.history(number.id)
+        assert (operation.outcome, operation.provider_code, operation.provider_message) == (
+            "failed",
+            LONG_CODE,
+            message,
+        )
+        assert number.state == State.FAILED
+    assert not [c for c in slack.calls if "internal error" in str(c.args)]
+
+
 # --- verify --------------------------------------------------------------------------------------------------
 
 
@@ -552,6 +585,56 @@ async def test_add_answer_without_the_envelope_is_a_clear_error(
     await parent_saying(slack, "Unknown" if unknown else "Failed")
     assert (await stored_number(person)).state == (State.UNKNOWN if unknown else State.FAILED)
     assert await last_operation(person) == ("add", "unknown" if unknown else "failed", f"HTTP {status}")
+    assert len([r for r in kaleyra.requests if r.operation == "v2_add"]) == 1
+
+
+SUCCESS_WITHOUT_ITS_ID = {"code": "WA200", "message": "Request Processed Successfully", "error": {}}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [None, {}, [], [{"name": "Acme Support"}], {"id": {"value": 7654}}, True, "7" * 256],
+    ids=[
+        "no-data",
+        "empty-object",
+        "empty-list",
+        "record-without-id",
+        "id-of-another-type",
+        "boolean",
+        "too-long",
+    ],
+)
+async def test_add_success_without_the_phone_number_id_is_unknown_and_sent_once(
+    person: Person, slack: SlackStandIn, kaleyra: KaleyraStandIn, data: Any
+) -> None:
+    # Given Kaleyra answers the add with its success code but without the phone number ID success carries
+    kaleyra.queue(
+        "v2_add", SUCCESS_WITHOUT_ITS_ID if data is None else {**SUCCESS_WITHOUT_ITS_ID, "data": data}
+    )
+
+    # When the operator adds a number
+    await add_number(person, slack)
+
+    # Then the thread says the outcome is unknown and what to check before Retry, never that the add failed
+    reply = await unknown_reply(slack, "add")
+    text = text_of(reply).replace("`", "")
+    assert "WA200" in text and "without" in text and "phone number ID" in text
+    assert (
+        "check before retrying" in text
+        and "may have been added" in text
+        and "Before pressing *Retry*" in text
+    )
+    assert "failed" not in text and "no answer came" not in text
+    assert buttons_of(reply) == ["retry"]
+    await parent_saying(slack, "Unknown")
+
+    # And the store and the history say unknown, and Kaleyra was asked exactly once
+    assert (await stored_number(person)).state == State.UNKNOWN
+    assert await last_operation(person) == ("add", "unknown", "WA200")
+    await person.command("/wa-numbers", NUMBER_AS_TYPED)
+    answer = await slack.wait_for("response_url:cmd", lambda c: bool(c.args.get("blocks")))
+    history = text_of(answer.args)
+    assert " · unknown · `WA200`" in history and "failed" not in history
     assert len([r for r in kaleyra.requests if r.operation == "v2_add"]) == 1
 
 

@@ -519,7 +519,7 @@ class Numbers:
                         answered()
             except ProviderError as error:
                 self.metrics.provider_call(action, error.code, perf_counter() - started)
-                unknown = error.delivery == Delivery.UNANSWERED
+                unknown = error.delivery in (Delivery.UNANSWERED, Delivery.UNCLEAR)
                 outcome = Outcome.UNKNOWN if unknown else Outcome.FAILED
                 event = Event(
                     Kind.UNKNOWN if unknown else Kind.FAILED,

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from bot.providers.meta import AddPhoneNumbersRequest
 
 Account = KaleyraAccount | MetaAccount
+# The longest phone number ID wa-bot keeps (numbers.phone_number_id, the OTP form's field): a longer "ID" in a
+# success is none wa-bot can use, so that success is unclear.
+LONGEST_ID = 255
 
 
 @dataclass

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+import aiohttp
+
 
 class Delivery(StrEnum):
     """How far a failed request went: what decides whether sending it again could do a thing twice."""
@@ -15,6 +17,9 @@ class Delivery(StrEnum):
         "unanswered"  # it may have reached the provider (timeout, reset, 5xx): the outcome is unknown
     )
     ANSWERED = "answered"  # the provider answered: its body says what happened
+    # It answered success without what success carries (no phone number ID): it may have acted, so the
+    # outcome is unknown and it is never sent again on its own.
+    UNCLEAR = "unclear"
 
 
 @dataclass
@@ -46,3 +51,10 @@ def seconds_to_wait(retry_after: str | None, default: float) -> float:
     except ValueError:
         return default
     return max(0.0, seconds) if math.isfinite(seconds) else default
+
+
+def connect_seconds(timeout: aiohttp.ClientTimeout) -> str:
+    """The time a connection was given, as a person reads it. aiohttp raises ConnectionTimeoutError only while
+    it connects (its connector's `connect` and `sock_connect` timeouts), before any byte of the request is sent."""
+    seconds = [s for s in (timeout.connect, timeout.sock_connect) if s is not None]
+    return f"{min(seconds):g} s" if seconds else "the time allowed"

@@ -16,14 +16,16 @@ from pydantic import (
     Field,
     HttpUrl,
     SecretStr,
+    StrictInt,
+    StrictStr,
     TypeAdapter,
     ValidationError,
     field_validator,
 )
 
 from bot.accounts import KaleyraAccount
-from bot.providers.base import Added
-from bot.providers.errors import Delivery, ProviderError, seconds_to_wait
+from bot.providers.base import LONGEST_ID, Added
+from bot.providers.errors import Delivery, ProviderError, connect_seconds, seconds_to_wait
 
 
 class Category(StrEnum):
@@ -165,7 +167,7 @@ class WhatsAppNumberRecord(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    id: int | str
+    id: StrictInt | StrictStr  # a JSON true is no ID
     phone_number: str | None = None
     name: str | None = None
     status: int | str | None = None
@@ -248,11 +250,13 @@ class KaleyraClient:
         envelope = await self._call(account, "POST", url, payload, V1_SUCCESS)
         records = envelope.data if isinstance(envelope.data, list) else [envelope.data]
         try:
-            return WhatsAppNumberRecord.model_validate(records[0])
+            record = WhatsAppNumberRecord.model_validate(records[0])
         except (ValidationError, IndexError):
-            raise ProviderError(
-                "Kaleyra", V1_SUCCESS, "success without the created record", http_status=200
-            ) from None
+            record = None
+        record_id = None if record is None else id_text(record.id)
+        if record is None or record_id is None or len(record_id) > LONGEST_ID:
+            raise unclear(V1_SUCCESS, "the created record and its ID")
+        return record
 
     async def _call(
         self, account: KaleyraAccount, method: str, url: str, payload: dict[str, Any], success: str
@@ -270,7 +274,13 @@ class KaleyraClient:
             raise ProviderError(
                 "Kaleyra", "NETWORK", message, retryable=True, delivery=Delivery.NOT_SENT
             ) from None
-        except TimeoutError:
+        except aiohttp.ConnectionTimeoutError:  # raised only while connecting: nothing was sent
+            host = yarl.URL(url).host
+            message = f"could not connect to {host} within {connect_seconds(self._timeout)}"
+            raise ProviderError(
+                "Kaleyra", "NETWORK", message, retryable=True, delivery=Delivery.NOT_SENT
+            ) from None
+        except TimeoutError:  # after sending, or `total` ran out while connecting: it may have gone
             total = self._timeout.total
             raise ProviderError(
                 "Kaleyra",
@@ -316,9 +326,25 @@ def phone_number_id_of(data: Any) -> str:
         data = data[0]
     if isinstance(data, dict):
         data = data.get("id") or data.get("phone_number_id")
-    if isinstance(data, bool) or not isinstance(data, str | int) or str(data).strip() == "":
-        raise ProviderError("Kaleyra", V2_SUCCESS, "success without the phone number ID", http_status=200)
-    return str(data).strip()
+    phone_number_id = id_text(data)
+    if phone_number_id is None:
+        raise unclear(V2_SUCCESS, "the phone number ID")
+    if len(phone_number_id) > LONGEST_ID:
+        raise unclear(V2_SUCCESS, f"a phone number ID of at most {LONGEST_ID} characters")
+    return phone_number_id
+
+
+def id_text(value: Any) -> str | None:
+    """An ID as text: a non-blank string, or a JSON number (not a boolean, nor one too long to print)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**LONGEST_ID:
+        value = str(value)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def unclear(code: str, missing: str) -> ProviderError:
+    """A success code without what that success carries: Kaleyra may have acted, so the outcome is unknown."""
+    message = f"answered success ({code}) without {missing}: check before retrying"
+    return ProviderError("Kaleyra", code, message, http_status=200, delivery=Delivery.UNCLEAR)
 
 
 def _v2(account: KaleyraAccount, operation: str) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.accounts import MetaAccount
-from bot.providers.base import Added
-from bot.providers.errors import Delivery, ProviderError, seconds_to_wait
+from bot.providers.base import LONGEST_ID, Added
+from bot.providers.errors import Delivery, ProviderError, connect_seconds, seconds_to_wait
 
 NEVER_RETRIED = {400, 401, 403, 404, 422}
 
@@ -21,7 +21,13 @@ class AddPhoneNumbersRequest(BaseModel):
 class AddPhoneNumbersResponse(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    id: str
+    id: str = Field(min_length=1, max_length=LONGEST_ID)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _numeric_id_as_text(cls, value: Any) -> Any:
+        """The Graph API's IDs are strings, but a JSON number is the same ID (a JSON true is none)."""
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class GraphError(BaseModel):
@@ -69,7 +75,12 @@ class MetaClient:
             raise ProviderError(
                 "Meta", "NETWORK", message, retryable=True, delivery=Delivery.NOT_SENT
             ) from None
-        except TimeoutError:
+        except aiohttp.ConnectionTimeoutError:  # raised only while connecting: nothing was sent
+            message = f"could not connect to the Graph API within {connect_seconds(self._timeout)}"
+            raise ProviderError(
+                "Meta", "NETWORK", message, retryable=True, delivery=Delivery.NOT_SENT
+            ) from None
+        except TimeoutError:  # after sending, or `total` ran out while connecting: it may have gone
             total = self._timeout.total
             raise ProviderError(
                 "Meta",
@@ -94,9 +105,13 @@ def added_of(status: int, text: str, retry_after: str | None) -> AddPhoneNumbers
     if status == 200:
         try:
             return AddPhoneNumbersResponse.model_validate_json(text)
-        except ValidationError:
+        except ValidationError:  # Meta may have added the number: the outcome is unknown
             raise ProviderError(
-                "Meta", "NO_ID", "answered 200 without the new number's id", http_status=200
+                "Meta",
+                "NO_ID",
+                "answered success (HTTP 200) without the new number's id: check before retrying",
+                http_status=200,
+                delivery=Delivery.UNCLEAR,
             ) from None
     try:
         graph = GraphAPIError.model_validate_json(text).error

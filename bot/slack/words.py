@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.lifecycle.events import Event, Facts, Kind
-from bot.providers.errors import ProviderError
+from bot.providers.errors import Delivery, ProviderError
 from bot.slack.mrkdwn import escape
 
 ADMIN_KALEYRA = "Ask an admin to check this account's Kaleyra SID and API key (KALEYRA_SID, KALEYRA_API_KEY or the accounts file)."
@@ -82,6 +82,8 @@ META_NEXT_STEPS: dict[int, str] = {
 
 def next_step(error: ProviderError) -> str:
     """What the person can do about `error`, in their words."""
+    if error.delivery == Delivery.UNCLEAR:
+        return "It may have been done: check `/wa-numbers <number>` and the provider's console before trying again."
     if error.provider == "Meta":
         if error.http_status in META_NEXT_STEPS:
             return META_NEXT_STEPS[error.http_status]
@@ -172,9 +174,13 @@ def _details(event: Event, e164: str) -> list[str]:
             said = (
                 [line for line in explain(event.error) if not line.startswith("Next:")] if event.error else []
             )
+            provider = facts.provider or "The provider"
+            unclear = event.error is not None and event.error.delivery == Delivery.UNCLEAR
             return [
                 *said,
-                f"{facts.provider or 'The provider'} may have received the request, but no answer came.",
+                f"{provider} answered success, but without what success carries: it may have done it."
+                if unclear
+                else f"{provider} may have received the request, but no answer came.",
                 "Next: " + UNKNOWN_NEXT.get(event.action, "check before trying again."),
             ]
         case Kind.INTERRUPTED:

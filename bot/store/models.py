@@ -66,7 +66,8 @@ class Operation(Base):
     action: Mapped[str] = mapped_column(String(16))
     request: Mapped[dict[str, Any]] = mapped_column(default=dict)
     outcome: Mapped[str] = mapped_column(String(16), default=Outcome.PENDING, index=True)
-    provider_code: Mapped[str | None] = mapped_column(String(32))
+    # The provider's own text, whatever its length (PostgreSQL refuses what is longer than a String's bound).
+    provider_code: Mapped[str | None] = mapped_column(Text)
     provider_message: Mapped[str | None] = mapped_column(Text)
     response: Mapped[dict[str, Any] | None]
     requested_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # the audit window
