@@ -152,6 +152,7 @@ async def test_a_200_line_bulk_add_is_paced_shown_summed_up_and_its_failures_ret
         c for c in slack.calls_of("chat.postMessage") if "Skipped 2 lines" in c.args.get("text", "")
     )
     assert "phone number already exists" in skipped.args["text"]
+    assert skipped.args["thread_ts"] == summary.args["thread_ts"]  # the parent's ts, not the retry's reply
     said = [c.args["text"] for c in slack.calls if c.method.startswith("response_url:")]
     assert any("already received" in text for text in said)
     # Each number is first-class: awaiting its code, with no thread of its own until its first action
