@@ -6,21 +6,23 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from datetime import timedelta
 from itertools import pairwise
 from typing import Any
 
 import aiohttp
+import pytest
 from block_kit import check_message, check_view, shown_by_the_bot
-from conftest import CHANNEL, Person, running, seed_number
+from conftest import CHANNEL, OPERATOR, Person, running, seed_number
 from standins import KaleyraStandIn, SlackStandIn
 from standins import documented as doc
 from standins.slack import SlackCall
 
 from bot.lifecycle.bulk import Failure, Line, Progress
-from bot.lifecycle.states import State
+from bot.lifecycle.states import Move, State, to
 from bot.settings import Settings
 from bot.slack import views
-from bot.store import Batch, Outcome
+from bot.store import Batch, BatchLost, Lease, Outcome, Store, utcnow
 
 ACCOUNT = "kaleyra"  # the account the environment's KALEYRA_* variables configure
 
@@ -152,6 +154,7 @@ async def test_a_200_line_bulk_add_is_paced_shown_summed_up_and_its_failures_ret
         c for c in slack.calls_of("chat.postMessage") if "Skipped 2 lines" in c.args.get("text", "")
     )
     assert "phone number already exists" in skipped.args["text"]
+    assert skipped.args["thread_ts"] == summary.args["thread_ts"]  # the parent's ts, not the retry's reply
     said = [c.args["text"] for c in slack.calls if c.method.startswith("response_url:")]
     assert any("already received" in text for text in said)
     # Each number is first-class: awaiting its code, with no thread of its own until its first action
@@ -332,3 +335,50 @@ async def test_a_line_whose_number_turns_live_meanwhile_is_refused_not_sent(
     assert "4 added, 1 failed" in body
     assert "line 5 · +919876500004 · `ALREADY_LIVE` the number is already verified on this account" in body
     assert "Retry failed" not in str(summary.args["blocks"])
+
+
+async def test_a_line_starts_and_a_batch_ends_only_under_the_batchs_lease(store: Store) -> None:
+    mine = Lease("replica-a", utcnow() + timedelta(seconds=45))
+    theirs = Lease("replica-b", utcnow() + timedelta(seconds=45))
+    # Given a batch that replica B took over from A
+    batch = await store.create_batch(
+        Batch(
+            intent="bulk-1",
+            account=ACCOUNT,
+            user_id=OPERATOR,
+            channel_id=CHANNEL,
+            lines=[Line(1, e164(1), {}).dump()],
+            lease_owner=theirs.owner,
+            lease_until=theirs.until,
+        )
+    )
+
+    async def start_line(lease: Lease) -> Any:
+        return await store.start(
+            account=ACCOUNT,
+            e164=e164(1),
+            user_id=OPERATOR,
+            channel_id=CHANNEL,
+            intent=f"batch:{batch.id}:1",
+            action="add",
+            request={},
+            lease=lease,
+            transition=to(Move.START_ADD),
+            batch_id=batch.id,
+            batch_line=1,
+        )
+
+    # When A starts a line of it, the store refuses and writes nothing: no operation, no number
+    with pytest.raises(BatchLost):
+        await start_line(mine)
+    assert await store.batch_operations(batch.id) == {}
+    assert await store.find(ACCOUNT, e164(1)) is None
+    # B, which holds the batch, starts it
+    _, operation = await start_line(theirs)
+    assert (await store.batch_operations(batch.id))[1].id == operation.id
+    # The batch ends once, by its holder only: one summary
+    assert not await store.finish_batch(batch.id, mine.owner, utcnow())
+    assert await store.finish_batch(batch.id, theirs.owner, utcnow())
+    assert not await store.finish_batch(batch.id, theirs.owner, utcnow())
+    ended = await store.batch(batch.id)
+    assert ended is not None and ended.finished_at is not None and ended.lease_owner is None

@@ -1,6 +1,7 @@
 """Two real wa-bot processes (`python -m bot`) on one PostgreSQL: work begun on one replica is finished on the
 other, one request delivered to both makes one provider call, a replica killed mid-add is reported by the
-other's sweeper, and a bulk add on a killed replica is finished by the other.
+other's sweeper, and a bulk add on a killed replica is finished by the other, or on a replica cut from the
+database, which lets the batch go once the other has taken it over.
 
 Each test gets a fresh database and its own two processes, pointed at the in-process Slack and Kaleyra
 stand-ins, with short leases so a dead replica is found within about a second and a half.
@@ -14,16 +15,19 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 import test_bulk as bulk
-from conftest import CHANNEL, Person, a_postgres_database, free_port, signed_headers
+from conftest import CHANNEL, Person, a_postgres_database, free_port, running, signed_headers
+from sqlalchemy.engine import make_url
 from standins import KaleyraStandIn, SlackStandIn
 from standins import documented as doc
+from standins._server import wait_until
+from standins.tcp_proxy import TcpProxy
 from test_startup import stand_in_env, wait_healthy
 from test_v2_failures import (
     E164,
@@ -36,7 +40,8 @@ from test_v2_failures import (
 )
 
 from bot.lifecycle.states import State
-from bot.store import Number, Operation, Outcome, Store
+from bot.settings import Settings
+from bot.store import Number, Operation, Outcome, Store, utcnow
 
 LEASE_SECONDS = 1.0
 SWEEP_SECONDS = 0.5
@@ -291,3 +296,111 @@ async def test_a_bulk_add_on_a_killed_replica_is_resumed_by_the_other_without_a_
         len([c for c in slack.calls_of("chat.postMessage") if "#1 finished" in c.args.get("text", "")]) == 1
     )
     await stop_cleanly(b)
+
+
+def through(proxy: TcpProxy, database_url: str) -> str:
+    """`database_url` with its host and port those of `proxy`."""
+    return make_url(database_url).set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+
+
+def database_address(database_url: str) -> tuple[str, int]:
+    url = make_url(database_url)
+    return url.host or "127.0.0.1", url.port or 5432
+
+
+async def submit_bulk(person: Person, lines: int) -> None:
+    status, _ = await person.command("/wa-add", "bulk")
+    assert status == 200
+    view = await person.opened_view("wa_bulk")
+    status, answer = await person.submit(view, {"numbers": bulk.pasted(range(lines))})
+    assert (status, answer) == (200, None)
+
+
+def summaries(slack: SlackStandIn, batch_id: int) -> list[dict[str, Any]]:
+    finished = f"Bulk add #{batch_id} finished"
+    return [c.args for c in slack.calls_of("chat.postMessage") if c.args.get("text", "").startswith(finished)]
+
+
+async def test_a_replica_cut_from_the_database_mid_batch_lets_go_of_the_batch_another_took_over(
+    settings_for: Callable[..., Settings],
+    slack: SlackStandIn,
+    kaleyra: KaleyraStandIn,
+    replicas_database: str,
+) -> None:
+    rate = 5
+    lines = 25
+    kaleyra.delay_seconds = 0.3
+    short = {"wa_bot_bulk_rate_per_second": rate, "wa_bot_lease_seconds": 1.5, "wa_bot_sweep_seconds": 0.3}
+    async with TcpProxy(*database_address(replicas_database)) as proxy:
+        a_settings = settings_for(database_url=through(proxy, replicas_database), **short)
+        b_settings = settings_for(database_url=replicas_database, **short)
+        async with running(a_settings, slack) as a, running(b_settings, slack) as b:
+            # Given replica A, which reaches the database through a proxy, runs a bulk add
+            await submit_bulk(a, lines)
+            await kaleyra.wait_for_requests(4)  # just after a call: the next line's start is a pace away
+
+            # When A is cut from the database for longer than the batch's lease, so that B takes the batch over
+            await proxy.cut()
+            await wait_until(
+                lambda: True if 1 in b.bot.bulk.running else None, 10, lambda: "B never took over"
+            )
+            # …and A reaches the database again while B runs the batch
+            await proxy.restore()
+
+            # Then the summary is posted once, when B's batch ends and A has let go of the batch
+            await bulk.summary_of(slack, 1, timeout=30)
+            await wait_until(
+                lambda: True if not (a.bot.bulk.running or b.bot.bulk.running) else None,
+                10,
+                lambda: "the batch still runs",
+            )
+            operations = await b.bot.store.batch_operations(1)
+
+    assert len(summaries(slack, 1)) == 1
+    # Each line reached Kaleyra once, A's and B's calls together keeping to the rate
+    assert Counter(r.e164 for r in kaleyra.requests) == Counter(bulk.e164(i) for i in range(lines))
+    assert bulk.most_in_one_second([r.at for r in kaleyra.requests]) <= rate
+    assert len(operations) == lines
+
+
+async def test_a_batch_keeps_its_lease_through_a_database_outage(
+    settings_for: Callable[..., Settings],
+    slack: SlackStandIn,
+    kaleyra: KaleyraStandIn,
+    replicas_database: str,
+) -> None:
+    lease = 1.5
+    kaleyra.delay_seconds = 4.0  # both lines are in flight through the outage and well after it
+    # No sweep during the test: nothing but the batch's keeper renews its lease.
+    settings = {"wa_bot_lease_seconds": lease, "wa_bot_sweep_seconds": 60}
+    async with TcpProxy(*database_address(replicas_database)) as proxy:
+        async with running(
+            settings_for(database_url=through(proxy, replicas_database), **settings), slack
+        ) as a:
+            await submit_bulk(a, 2)
+            await kaleyra.wait_for_requests(2)
+
+            # When the database is away for longer than a renewal's interval (a third of the lease)
+            await proxy.cut()
+            await asyncio.sleep(lease / 3 * 2)  # the outage itself: two renewals fail meanwhile
+            await proxy.restore()
+            restored_at = utcnow()
+
+            # Then the keeper renews the batch's lease again once the database is back
+            store = Store(replicas_database)
+            try:
+                for _ in range(50):
+                    batch = await store.batch(1)
+                    assert batch is not None and batch.finished_at is None, "it ended before a renewal"
+                    assert batch.lease_until is not None
+                    if (batch.lease_until - restored_at).total_seconds() > lease - 0.5:
+                        break
+                    await asyncio.sleep(0.05)
+                else:
+                    raise AssertionError("the batch's lease was not renewed after the outage")
+            finally:
+                await store.close()
+            # …and the batch ends as usual, summed up once
+            summary = await bulk.summary_of(slack, 1, timeout=15)
+    assert "2 added, 0 failed" in bulk.text_of(summary)
+    assert len(summaries(slack, 1)) == 1

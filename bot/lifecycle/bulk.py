@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from aiolimiter import AsyncLimiter
-from sqlalchemy.exc import SQLAlchemyError
 
+from bot import background
 from bot.lifecycle.events import Requester
 from bot.lifecycle.states import State
 from bot.lifecycle.usecases import ALREADY_LIVE, BatchLine, Numbers
 from bot.providers.sandbox import Sandbox, otp_of
-from bot.store import Batch, DuplicateBatch, Lease, Operation, Outcome, utcnow
+from bot.store import Batch, BatchLost, DuplicateBatch, Lease, Operation, Outcome, StoreUnavailable, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,13 @@ class Bulk:
 
     async def _run(self, batch: Batch, skipped: list[Failure]) -> None:
         self.numbers.metrics.batches_running.inc()
-        keeper = asyncio.get_running_loop().create_task(self._keep(batch.id))
+        # Set once another replica holds the batch: this one starts no more lines, edits nothing, sums up nothing.
+        lost = asyncio.Event()
+        keeper = background.start(
+            "bulk add lease",  # one label for every batch in /metrics; the keeper's lines name the batch
+            lambda: self._keep(batch.id, lost),
+            self.numbers.metrics.background_crashed,
+        )
         reporter: asyncio.Task[None] | None = None
         finished = False
         try:
@@ -254,20 +260,24 @@ class Bulk:
                 batch.message_ts = await self.board.begin(batch, skipped)
                 if batch.message_ts is not None:
                     await self.store.batch_change(batch.id, message_ts=batch.message_ts)
-            reporter = asyncio.get_running_loop().create_task(self._report(batch))
+            reporter = asyncio.get_running_loop().create_task(self._report(batch, lost))
             sent = await self.store.batch_operations(batch.id)
             todo = [Line.of(stored) for stored in batch.lines if int(stored["line"]) not in sent]
-            await self._send(batch, todo)
-            if self._stopping:
+            await self._send(batch, todo, lost)
+            if self._stopping or lost.is_set():
                 return
             # Lines a stopped process had sent stay in flight until the sweeper calls them interrupted.
-            await self._settled(batch)
+            await self._settled(batch, lost)
+            if lost.is_set():
+                return
             reporter.cancel()
             keeper.cancel()
             batch.finished_at = utcnow()
-            await self.store.batch_change(
-                batch.id, finished_at=batch.finished_at, lease_owner=None, lease_until=None
-            )
+            # One conditional update ends the batch; only the replica whose update won posts the summary.
+            if not await self.store.finish_batch(batch.id, self.numbers.leases.owner, batch.finished_at):
+                log.warning("bulk add %s was taken over by another replica; its summary is theirs", batch.id)
+                lost.set()
+                return
             finished = True
             progress = await self.progress(batch)
             progress.sandbox_codes = await self._sandbox_codes(batch)
@@ -282,10 +292,10 @@ class Bulk:
             keeper.cancel()
             if reporter is not None:
                 reporter.cancel()
-            if not finished:
+            if not finished and not lost.is_set():
                 await self._release(batch.id)
 
-    async def _send(self, batch: Batch, lines: list[Line]) -> None:
+    async def _send(self, batch: Batch, lines: list[Line], lost: asyncio.Event) -> None:
         account = self.numbers.accounts.get(batch.account)
         if account is None:
             log.error("bulk add %s: account %s is no longer configured", batch.id, batch.account)
@@ -312,7 +322,7 @@ class Bulk:
 
             try:
                 await admit.acquire()
-                if self._stopping:
+                if self._stopping or lost.is_set():
                     return
                 request = self.numbers.add_request(account, line.request)
                 await self.numbers.add(
@@ -323,6 +333,10 @@ class Bulk:
                     retry_of=line.retry_of,
                     batch=BatchLine(batch.id, line.line, pace, answered),
                 )
+            except BatchLost:  # the store refused to start the line: another replica runs the batch now
+                if not lost.is_set():
+                    log.warning("bulk add %s was taken over by another replica; stopping it here", batch.id)
+                lost.set()
             except Exception:  # the summary shows it as not sent, and Retry failed runs it again
                 log.exception("bulk add %s: line %s was not sent", batch.id, line.line)
             finally:
@@ -330,18 +344,22 @@ class Bulk:
 
         await asyncio.gather(*(one(line) for line in lines))
 
-    async def _settled(self, batch: Batch) -> None:
-        """Until no line is in flight (polled: the sweeper that settles them may run on another replica)."""
-        while True:
+    async def _settled(self, batch: Batch, lost: asyncio.Event) -> None:
+        """Until no line is in flight (polled: the sweeper that settles them may run on another replica), or
+        the batch is lost."""
+        while not lost.is_set():
             if not (await self.counts(batch)).in_flight:
                 return
             await asyncio.sleep(self.tick)
 
-    async def _report(self, batch: Batch) -> None:
-        """Edit the batch's message when its counts change, at most once per tick (Slack's chat.update pace)."""
+    async def _report(self, batch: Batch, lost: asyncio.Event) -> None:
+        """Edit the batch's message when its counts change, at most once per tick (Slack's chat.update pace),
+        until the batch is lost (the replica that took it over edits it then)."""
         shown: tuple[int, int, int] | None = None
         while True:
             await asyncio.sleep(self.tick)
+            if lost.is_set():
+                return
             try:
                 progress = await self.counts(batch)
                 counts = (progress.done, progress.failed, progress.in_flight)
@@ -369,22 +387,26 @@ class Bulk:
         if shown_at is not None:
             await asyncio.sleep(max(0.0, shown_at + self.tick - asyncio.get_running_loop().time()))
 
-    async def _keep(self, batch_id: int) -> None:
-        """Renew the batch's lease while it runs, as Leases does for operations."""
+    async def _keep(self, batch_id: int, lost: asyncio.Event) -> None:
+        """Renew the batch's lease while it runs, as Leases does for operations; once another replica holds it,
+        say so (`lost`) and renew no more. A renewal the store cannot take is tried again at the next turn."""
         interval = self.numbers.leases.lease.total_seconds() / 3
         while True:
             await asyncio.sleep(interval)
+            if lost.is_set():
+                continue  # the batch's task is winding down and cancels this loop
             try:
                 if not await self.store.renew_batch(batch_id, self._lease()):
-                    log.warning("bulk add %s was taken over by another replica", batch_id)
-            except SQLAlchemyError as error:
-                log.warning("could not renew bulk add %s: %s", batch_id, type(error).__name__)
+                    log.warning("bulk add %s was taken over by another replica; stopping it here", batch_id)
+                    lost.set()
+            except StoreUnavailable as error:
+                log.warning("could not renew bulk add %s: %s", batch_id, error)
 
     async def _release(self, batch_id: int) -> None:
         try:
             await self.store.release_batch(batch_id, self.numbers.leases.owner)
-        except SQLAlchemyError as error:
-            log.warning("could not release bulk add %s: %s", batch_id, type(error).__name__)
+        except StoreUnavailable as error:
+            log.warning("could not release bulk add %s: %s", batch_id, error)
 
 
 def _failure(line: Line, operation: Operation) -> Failure:

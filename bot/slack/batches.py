@@ -52,8 +52,9 @@ class SlackBoard:
             log.warning("bulk add %s: message not posted (%s)", batch.id, error.response.get("error"))
             await self._dm(batch, f"Bulk add #{batch.id} could not post in <#{batch.channel_id}>: {text}")
             return None
-        if skipped:
-            await self._reply(batch, posted["ts"], "\n".join(views.skipped_lines(skipped)), None)
+        if skipped:  # in the thread the batch's message is in: Slack threads a reply only on its parent
+            thread = batch.thread_ts or posted["ts"]
+            await self._reply(batch, thread, "\n".join(views.skipped_lines(skipped)), None)
         ts: str = posted["ts"]
         return ts
 

@@ -7,6 +7,7 @@ provider answered.
 from bot.store.models import Base, Batch, Number, Operation, Outcome, SandboxNumber, utcnow
 from bot.store.store import (
     AuditRow,
+    BatchLost,
     DuplicateBatch,
     DuplicateIntent,
     Finished,
@@ -24,6 +25,7 @@ __all__ = [
     "AuditRow",
     "Base",
     "Batch",
+    "BatchLost",
     "DuplicateBatch",
     "DuplicateIntent",
     "Finished",

@@ -201,6 +201,15 @@ class DuplicateBatch(Exception):
         self.batch = batch
 
 
+class BatchLost(Exception):
+    """The batch is no longer leased to this process (another replica took it over, or it ended): a line of it
+    is not started here."""
+
+    def __init__(self, batch_id: int) -> None:
+        super().__init__(f"bulk add {batch_id} is no longer leased to this process")
+        self.batch_id = batch_id
+
+
 class MoveRefused(Exception):
     """The number's state does not allow the move: the store changed nothing."""
 
@@ -482,10 +491,17 @@ class Store:
         """In one transaction: the number's row (created if new), the operation for `intent`, and `transition`.
 
         Raises DuplicateIntent when the intent already has an operation, MoveRefused when the number's state
-        does not allow `transition`; in both cases nothing is written.
+        does not allow `transition`, BatchLost when `batch_id` is given and that batch is no longer leased to
+        `lease.owner`; in each case nothing is written.
         """
         try:
             async with self._writing() as session:
+                if batch_id is not None:
+                    # A line starts only while its batch is this process's, checked in the line's own
+                    # transaction: the batch's row stays locked until the operation is written, so a takeover
+                    # happens wholly before (the line is not started) or after (it finds the line started).
+                    if not await self._renew_batch(session, batch_id, lease):
+                        raise BatchLost(batch_id)
                 number_id: int = (
                     await session.execute(self._insert_number(account, e164, user_id, channel_id))
                 ).scalar_one()
@@ -721,13 +737,19 @@ class Store:
     async def renew_batch(self, batch_id: int, lease: Lease) -> bool:
         """Keep running the batch; False when another process took it over (this one must stop)."""
         async with self._writing() as session:
-            renewed = await session.scalar(
+            return await self._renew_batch(session, batch_id, lease)
+
+    async def finish_batch(self, batch_id: int, owner: str, finished_at: datetime) -> bool:
+        """End the batch: True for the one process whose lease it still was when it ended (that one posts the
+        summary); False when it had ended already or another process holds it."""
+        async with self._writing() as session:
+            ended = await session.scalar(
                 update(Batch)
-                .where(Batch.id == batch_id, Batch.lease_owner == lease.owner)
-                .values(lease_until=lease.until)
+                .where(Batch.id == batch_id, Batch.finished_at.is_(None), Batch.lease_owner == owner)
+                .values(finished_at=finished_at, lease_owner=None, lease_until=None)
                 .returning(Batch.id)
             )
-            return renewed is not None
+            return ended is not None
 
     async def release_batch(self, batch_id: int, owner: str) -> None:
         """Hand an unfinished batch to whichever replica sweeps next (at a stop)."""
@@ -818,6 +840,15 @@ class Store:
             statement.values(**values).returning(Number).execution_options(populate_existing=True)
         )
         return moved
+
+    async def _renew_batch(self, session: AsyncSession, batch_id: int, lease: Lease) -> bool:
+        renewed = await session.scalar(
+            update(Batch)
+            .where(Batch.id == batch_id, Batch.finished_at.is_(None), Batch.lease_owner == lease.owner)
+            .values(lease_until=lease.until)
+            .returning(Batch.id)
+        )
+        return renewed is not None
 
     def _insert_number(self, account: str, e164: str, user_id: str, channel_id: str) -> Any:
         """The number's row, created if new, and its id either way: one round trip (the conflict's no-op
