@@ -404,3 +404,31 @@ async def test_a_batch_keeps_its_lease_through_a_database_outage(
             summary = await bulk.summary_of(slack, 1, timeout=15)
     assert "2 added, 0 failed" in bulk.text_of(summary)
     assert len(summaries(slack, 1)) == 1
+
+
+async def test_lines_that_meet_a_database_outage_wait_for_it_and_are_each_sent_once(
+    settings_for: Callable[..., Settings],
+    slack: SlackStandIn,
+    kaleyra: KaleyraStandIn,
+    replicas_database: str,
+) -> None:
+    kaleyra.delay_seconds = 0.2
+    settings = {"wa_bot_lease_seconds": 3.0, "wa_bot_sweep_seconds": 60, "wa_bot_bulk_rate_per_second": 10}
+    async with TcpProxy(*database_address(replicas_database)) as proxy:
+        async with running(
+            settings_for(database_url=through(proxy, replicas_database), **settings), slack
+        ) as a:
+            # Given a batch of 12 lines under way
+            await submit_bulk(a, 12)
+            await kaleyra.wait_for_requests(2)
+
+            # When the database is away while the next lines are due to start
+            await proxy.cut()
+            await asyncio.sleep(1.0)
+            await proxy.restore()
+
+            # Then the batch ends with every line added, none left unsent, each number sent once
+            summary = await bulk.summary_of(slack, 1, timeout=20)
+    assert "12 added, 0 failed" in bulk.text_of(summary)
+    sent = Counter(request.e164 for request in kaleyra.requests if request.operation == "v2_add")
+    assert len(sent) == 12 and set(sent.values()) == {1}

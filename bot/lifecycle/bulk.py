@@ -27,6 +27,10 @@ CONCURRENCY = 10  # provider calls in flight at once, per batch
 # otherwise fall inside one second as the provider sees them (the margin is 80 ms per second of calls). A limiter
 # that let a second's worth through at once would put a burst and the next second's first calls in one window.
 SPACING_MARGIN = 1.08
+# A line whose operation the store could not write (it is away) is started again after this pause, doubled up to
+# the longest: a short outage delays the batch rather than leaving lines unsent.
+STORE_PAUSE = 0.2
+LONGEST_STORE_PAUSE = 10.0
 # Codes that say a line cannot succeed when sent again as it is.
 HOPELESS = {ALREADY_LIVE}
 
@@ -322,17 +326,27 @@ class Bulk:
 
             try:
                 await admit.acquire()
-                if self._stopping or lost.is_set():
-                    return
                 request = self.numbers.add_request(account, line.request)
-                await self.numbers.add(
-                    batch.account,
-                    request,
-                    requester,
-                    f"batch:{batch.id}:{line.line}",
-                    retry_of=line.retry_of,
-                    batch=BatchLine(batch.id, line.line, pace, answered),
-                )
+                pause = STORE_PAUSE
+                while not (self._stopping or lost.is_set()):
+                    try:
+                        await self.numbers.add(
+                            batch.account,
+                            request,
+                            requester,
+                            f"batch:{batch.id}:{line.line}",
+                            retry_of=line.retry_of,
+                            batch=BatchLine(batch.id, line.line, pace, answered),
+                        )
+                        break
+                    except (
+                        StoreUnavailable
+                    ) as error:  # the line's operation was not written: nothing was sent
+                        log.warning(
+                            "bulk add %s: line %s waits for the store (%s)", batch.id, line.line, error
+                        )
+                        await asyncio.sleep(pause)
+                        pause = min(pause * 2, LONGEST_STORE_PAUSE)
             except BatchLost:  # the store refused to start the line: another replica runs the batch now
                 if not lost.is_set():
                     log.warning("bulk add %s was taken over by another replica; stopping it here", batch.id)
