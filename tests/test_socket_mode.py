@@ -176,17 +176,17 @@ async def test_stopping_serve_closes_the_socket(socket_settings: Settings, slack
     assert slack._live_sockets() == [], "the Socket Mode connection outlived serve()"
 
 
-async def ctrl_c_after_a_command(
-    tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn
-) -> tuple[int, str]:
-    """Run `python -m bot` in Socket Mode, have it open the add modal, press Ctrl-C; its status and stderr."""
+async def socket_mode_bot(
+    tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn, app_token: str = "xapp-test"
+) -> asyncio.subprocess.Process:
+    """`python -m bot` in Socket Mode against the stand-ins, its stderr piped and Ctrl-C reaching it."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "KALEYRA_", "META_", "WA_BOT_"))
     }
     env.update(
         PYTHONPATH=str(ROOT),
         SLACK_BOT_TOKEN="xoxb-test-token",
-        SLACK_APP_TOKEN="xapp-test",
+        SLACK_APP_TOKEN=app_token,
         SLACK_API_URL=slack.api_url,
         KALEYRA_SID=SID,
         KALEYRA_API_KEY="test-kaleyra-key",
@@ -195,7 +195,7 @@ async def ctrl_c_after_a_command(
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
         LOG_LEVEL="INFO",
     )
-    process = await asyncio.create_subprocess_exec(
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
@@ -204,6 +204,28 @@ async def ctrl_c_after_a_command(
         stderr=asyncio.subprocess.PIPE,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+
+
+async def stopped(process: asyncio.subprocess.Process, signal_number: int) -> tuple[int, float, str]:
+    """Send `signal_number`; the exit status, the seconds until the process ended, and its stderr."""
+    try:
+        process.send_signal(signal_number)
+        signalled = time.monotonic()
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+        took = time.monotonic() - signalled
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, took, stderr.decode()
+
+
+async def ctrl_c_after_a_command(
+    tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn
+) -> tuple[int, str]:
+    """Run `python -m bot` in Socket Mode, have it open the add modal, press Ctrl-C; its status and stderr."""
+    process = await socket_mode_bot(tmp_path, slack, kaleyra)
     try:
         await slack.wait_for_socket(timeout=10)
         await slack.send_envelope("slash_commands", command_payload(slack, "/wa-add", ""))
@@ -254,3 +276,54 @@ async def test_the_app_home_through_socket_mode(socket_settings: Settings, slack
         assert not ack.get("payload")
         published = await slack.wait_for("views.publish")
         assert published.args["user_id"] == OPERATOR and published.args["view"]["type"] == "home"
+
+
+async def test_a_socket_that_never_opens_still_stops_on_sigterm(
+    tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn
+) -> None:
+    # Given Slack hands out a WebSocket URL whose server accepts the connection and never answers the handshake
+    handshakes: asyncio.Queue[asyncio.StreamWriter] = asyncio.Queue()
+    server = await asyncio.start_server(lambda _, writer: handshakes.put_nowait(writer), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    slack.socket_url = f"ws://127.0.0.1:{port}/link/?ticket=one-time-TICKET-77"
+    async with server:
+        process = await socket_mode_bot(tmp_path, slack, kaleyra)
+        try:
+            await asyncio.wait_for(handshakes.get(), timeout=15)  # the bot waits for the handshake's answer
+        except TimeoutError:
+            process.kill()
+            raise
+
+        status, took, stderr = await stopped(process, signal.SIGTERM)
+
+    assert status == 0, stderr
+    assert took < 5, f"stopped {took:.1f} s after SIGTERM"
+    assert "Traceback" not in stderr
+    assert "one-time-TICKET-77" not in stderr and "xapp-test" not in stderr
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+async def test_an_app_token_slack_refuses_is_named_tried_again_and_the_process_still_stops(
+    tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn, signal_number: int
+) -> None:
+    token = "xapp-1-A0TEST-ReVoKeD-SECRET"
+    slack.fail("apps.connections.open", "token_revoked")
+    process = await socket_mode_bot(tmp_path, slack, kaleyra, app_token=token)
+    try:
+        # The refusal is said, and asked again after a backoff rather than given up on
+        await slack.wait_for(
+            "apps.connections.open", lambda _: len(slack.calls_of("apps.connections.open")) >= 2, timeout=15
+        )
+    except AssertionError:
+        process.kill()
+        raise
+
+    status, took, stderr = await stopped(process, signal_number)
+
+    assert status == 0, stderr
+    assert took < 5, f"stopped {took:.1f} s after the signal"
+    refusals = [line for line in stderr.splitlines() if "SLACK_APP_TOKEN" in line]
+    assert len(refusals) >= 2, stderr  # one line per attempt, naming the variable and Slack's error
+    assert all("token_revoked" in line and "trying again" in line for line in refusals), refusals
+    assert token not in stderr and "Traceback" not in stderr
+    assert slack.socket_connects == 0
