@@ -98,15 +98,15 @@ class Bot:
         self.sweeper.start()
 
     async def close(self, seconds: float = STOP_SECONDS, deadline: Deadline | None = None) -> None:
-        """Be stopped by `deadline` (`seconds` from now if none): operations in flight, bulk lines included,
-        may finish until HANDOVER_SECONDS before it; the rest are handed to the sweeper; then release everything."""
+        """Stop by `deadline` (`seconds` from now if none): operations in flight, bulk lines included, may finish
+        until HANDOVER_SECONDS before it; the rest are handed to the sweeper; then everything is released."""
         deadline = deadline or Deadline(seconds)
         self.bulk.halt()  # first: no bulk line starts once the stop began
         try:
             async with asyncio.timeout(deadline.left()):  # a store that hangs cannot hold the exit up
                 # The leases before the batches: a line still running is cancelled and released with the rest.
                 await self.numbers.leases.stop(deadline.left(keep=HANDOVER_SECONDS))
-                await self.bulk.stop(deadline.left(keep=HANDOVER_SECONDS / 2))
+                await self.bulk.stop(deadline.left(keep=1.0))  # their lines are settled: only their release
                 await self.gate.close()
                 await self.home.close()
                 await self.sweeper.stop()

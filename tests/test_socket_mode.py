@@ -177,7 +177,11 @@ async def test_stopping_serve_closes_the_socket(socket_settings: Settings, slack
 
 
 async def socket_mode_bot(
-    tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn, app_token: str = "xapp-test"
+    tmp_path: Path,
+    slack: SlackStandIn,
+    kaleyra: KaleyraStandIn,
+    app_token: str = "xapp-test",
+    arguments: tuple[str, ...] = ("-m", "bot"),
 ) -> asyncio.subprocess.Process:
     """`python -m bot` in Socket Mode against the stand-ins, its stderr piped and Ctrl-C reaching it."""
     env = {
@@ -197,8 +201,7 @@ async def socket_mode_bot(
     )
     return await asyncio.create_subprocess_exec(
         sys.executable,
-        "-m",
-        "bot",
+        *arguments,
         cwd=tmp_path,
         env=env,
         stderr=asyncio.subprocess.PIPE,
@@ -278,21 +281,37 @@ async def test_the_app_home_through_socket_mode(socket_settings: Settings, slack
         assert published.args["user_id"] == OPERATOR and published.args["view"]["type"] == "home"
 
 
-async def test_a_socket_that_never_opens_still_stops_on_sigterm(
-    tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn
-) -> None:
-    # Given Slack hands out a WebSocket URL whose server accepts the connection and never answers the handshake
+@contextlib.asynccontextmanager
+async def a_socket_that_never_opens(
+    slack: SlackStandIn,
+) -> AsyncIterator[asyncio.Queue[asyncio.StreamWriter]]:
+    """Slack hands out a WebSocket URL whose server accepts each connection and never answers the handshake;
+    the connections, as they come."""
     handshakes: asyncio.Queue[asyncio.StreamWriter] = asyncio.Queue()
     server = await asyncio.start_server(lambda _, writer: handshakes.put_nowait(writer), "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     slack.socket_url = f"ws://127.0.0.1:{port}/link/?ticket=one-time-TICKET-77"
     async with server:
+        yield handshakes
+
+
+async def handshakes_begun(
+    handshakes: asyncio.Queue[asyncio.StreamWriter], process: asyncio.subprocess.Process, count: int
+) -> None:
+    try:
+        for _ in range(count):
+            await asyncio.wait_for(handshakes.get(), timeout=15)
+    except TimeoutError:
+        process.kill()
+        raise
+
+
+async def test_a_socket_that_never_opens_still_stops_on_sigterm(
+    tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn
+) -> None:
+    async with a_socket_that_never_opens(slack) as handshakes:
         process = await socket_mode_bot(tmp_path, slack, kaleyra)
-        try:
-            await asyncio.wait_for(handshakes.get(), timeout=15)  # the bot waits for the handshake's answer
-        except TimeoutError:
-            process.kill()
-            raise
+        await handshakes_begun(handshakes, process, 1)  # the bot waits for the handshake's answer
 
         status, took, stderr = await stopped(process, signal.SIGTERM)
 
@@ -327,3 +346,22 @@ async def test_an_app_token_slack_refuses_is_named_tried_again_and_the_process_s
     assert all("token_revoked" in line and "trying again" in line for line in refusals), refusals
     assert token not in stderr and "Traceback" not in stderr
     assert slack.socket_connects == 0
+
+
+async def test_a_socket_that_never_opens_is_said_to_be_the_network_and_tried_again(
+    tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn
+) -> None:
+    # `python -m bot` with each attempt bounded to 0.5 s rather than 10, so that two fit in the test's seconds
+    short = "import bot.server; bot.server.CONNECT_SECONDS = 0.5; from bot.__main__ import main; main()"
+    async with a_socket_that_never_opens(slack) as handshakes:
+        process = await socket_mode_bot(tmp_path, slack, kaleyra, arguments=("-c", short))
+        await handshakes_begun(handshakes, process, 2)  # a second attempt: the first was given up on
+
+        status, _, stderr = await stopped(process, signal.SIGTERM)
+
+    assert status == 0, stderr
+    [first, *_] = [line for line in stderr.splitlines() if "Socket Mode cannot connect" in line]
+    assert "ws://127.0.0.1:" in first and "did not open within 0.5 s" in first and "the network" in first
+    assert "trying again in 1 s" in first
+    assert "one-time-TICKET-77" not in stderr and "Traceback" not in stderr
+    assert len(slack.calls_of("apps.connections.open")) >= 2  # a new URL for each attempt
