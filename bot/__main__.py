@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     commands.add_parser(
         "check",
-        help="check the settings, the accounts, the store and the Slack token without serving, migrating "
+        help="check the settings, the accounts, the store and the Slack tokens without serving, migrating "
         "or calling a provider; one line per check, exit 0 when all hold, 1 otherwise",
         epilog=SETTINGS_SOURCES,
     )

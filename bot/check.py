@@ -10,14 +10,14 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import logs
 from bot.accounts import AccountsError, KaleyraAccount, accounts_from
 from bot.settings import Settings, SlackSettings, StoreSettings, problems_of
-from bot.slack.identity import SlackRefusedToken, SlackUnreachable, identify, slack_client
+from bot.slack.identity import SlackRefusedToken, SlackUnreachable, identify, slack_client, socket_url
 from bot.store import Schema, Store
 
 STORE_TIMEOUT_SECONDS = 15.0
@@ -82,6 +82,8 @@ async def _check() -> list[Line]:
         lines.append(Line("skip", "slack", "SLACK_BOT_TOKEN and SLACK_API_URL must hold first"))
     else:
         lines.append(await _slack(slack))
+        if settings is not None and settings.slack_app_token is not None:
+            lines.append(await _socket_mode(slack, settings.slack_app_token))
     return lines
 
 
@@ -150,3 +152,13 @@ async def _slack(settings: SlackSettings) -> Line:
     except (SlackRefusedToken, SlackUnreachable) as error:
         return Line("FAIL", "slack", str(error))
     return Line("ok", "slack", f"SLACK_BOT_TOKEN is {identity}")
+
+
+async def _socket_mode(settings: SlackSettings, app_token: SecretStr) -> Line:
+    """apps.connections.open with the app token: Slack answers with a WebSocket URL, which is not opened."""
+    client = slack_client(settings.slack_bot_token, settings.slack_api_url)
+    try:
+        await socket_url(client, app_token.get_secret_value())
+    except (SlackRefusedToken, SlackUnreachable) as error:
+        return Line("FAIL", "socket mode", str(error))
+    return Line("ok", "socket mode", "SLACK_APP_TOKEN opens Socket Mode connections (apps.connections.open)")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -30,13 +32,46 @@ from bot.providers.sandbox import Sandbox
 from bot.settings import Settings
 from bot.slack.batches import SlackBoard
 from bot.slack.home import HomePublisher
-from bot.slack.identity import Identity, identify, slack_client
+from bot.slack.identity import (
+    Identity,
+    SlackRefusedToken,
+    SlackUnreachable,
+    identify,
+    slack_client,
+    socket_url,
+)
 from bot.slack.threads import SlackThreads
 from bot.store import Store
 from handlers.acks import Acknowledgements
 from handlers.authorize import Gate
 
 log = logging.getLogger(__name__)
+
+# From SIGTERM (or Ctrl-C) to the exit: most orchestrators kill a process 30 s after their SIGTERM.
+STOP_SECONDS = 20.0
+# Of those, the last ones are kept for cancelling what still runs, handing it to the sweeper and closing.
+HANDOVER_SECONDS = 5.0
+# What a request in progress at a stop is given to finish: Slack's own wait for an acknowledgement. The work
+# it started runs apart from it and is waited for by Bot.close().
+ACK_SECONDS = 3.0
+# One attempt to open the Socket Mode connection (apps.connections.open, then the WebSocket handshake, each);
+# attempts that fail are made again after 1, 2, 4… s, at most CONNECT_BACKOFF_MAX_SECONDS apart.
+CONNECT_SECONDS = 10.0
+CONNECT_BACKOFF_MAX_SECONDS = 30.0
+_QUIET = logging.getLogger(f"{__name__}.connecting")
+_QUIET.setLevel(logging.CRITICAL + 1)
+
+
+class Deadline:
+    """The one moment a stop must be over by, shared by all its steps: each waits at most what is left."""
+
+    def __init__(self, seconds: float) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.at = self._loop.time() + seconds
+
+    def left(self, keep: float = 0.0) -> float:
+        """The seconds left, less `keep` for the steps that follow; never below 0."""
+        return max(0.0, self.at - keep - self._loop.time())
 
 
 @dataclass
@@ -63,16 +98,24 @@ class Bot:
         self.numbers.leases.start(crashed)
         self.sweeper.start(crashed)
 
-    async def close(self, grace_seconds: float = 15) -> None:
-        """Let operations in flight finish (or hand them to the sweeper), then release everything."""
-        await self.bulk.stop(grace_seconds)  # first: no bulk line starts once the stop began
-        await self.numbers.leases.stop(grace_seconds)
-        await self.gate.close()
-        await self.home.close()
-        await self.sweeper.stop()
-        await self.session.close()
-        await self.slack_session.close()
-        await self.store.close()
+    async def close(self, seconds: float = STOP_SECONDS, deadline: Deadline | None = None) -> None:
+        """Stop by `deadline` (`seconds` from now if none): operations in flight, bulk lines included, may finish
+        until HANDOVER_SECONDS before it; the rest are handed to the sweeper; then everything is released."""
+        deadline = deadline or Deadline(seconds)
+        self.bulk.halt()  # first: no bulk line starts once the stop began
+        try:
+            async with asyncio.timeout(deadline.left()):  # a store that hangs cannot hold the exit up
+                # The leases before the batches: a line still running is cancelled and released with the rest.
+                await self.numbers.leases.stop(deadline.left(keep=HANDOVER_SECONDS))
+                await self.bulk.stop(deadline.left(keep=1.0))  # their lines are settled: only their release
+                await self.gate.close()
+                await self.home.close()
+                await self.sweeper.stop()
+                await self.session.close()
+                await self.slack_session.close()
+                await self.store.close()
+        except TimeoutError:
+            log.warning("the stop's deadline passed before everything was closed")
 
 
 async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
@@ -206,7 +249,8 @@ class StoreUnreachable(Exception):
 
 
 async def serve(settings: Settings) -> None:
-    """Serve until SIGINT or SIGTERM, then close everything: the socket or the HTTP server, sessions, the store."""
+    """Serve until SIGINT or SIGTERM, then stop within STOP_SECONDS: the socket or the HTTP server, the work in
+    flight (finished or handed to the sweeper), sessions, the store."""
     try:
         bot = await build(settings)
     except (OSError, SQLAlchemyError) as error:
@@ -216,26 +260,86 @@ async def serve(settings: Settings) -> None:
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
     bot.start()
+    close_door: Callable[[], Awaitable[None]] | None = None  # the socket's or the HTTP server's close
     try:
         if settings.slack_app_token is not None:
-            handler = AsyncSocketModeHandler(bot.app, settings.slack_app_token.get_secret_value())
-            await handler.connect_async()  # type: ignore[no-untyped-call]
-            log.info("wa-bot is connected in Socket Mode")
-            try:
+            app_token = settings.slack_app_token.get_secret_value()
+            handler = AsyncSocketModeHandler(bot.app, app_token)
+            close_door = handler.close_async
+            if await _unless_stopped(_connect(handler, app_token), stop):
+                log.info("wa-bot is connected in Socket Mode")
                 await stop.wait()
-            finally:
-                await handler.close_async()  # type: ignore[no-untyped-call]
             return
-        runner = web.AppRunner(web_app(bot))
+        # A request in progress at a stop is an acknowledgement; the work it started is Bot.close()'s to wait for.
+        runner = web.AppRunner(web_app(bot), shutdown_timeout=ACK_SECONDS)
+        close_door = runner.cleanup
         await runner.setup()
         await web.TCPSite(runner, settings.host, settings.port).start()
         log.info("wa-bot listens on http://%s:%d/slack/events", settings.host, settings.port)
-        try:
-            await stop.wait()
-        finally:
-            await runner.cleanup()
+        await stop.wait()
     finally:
+        deadline = Deadline(STOP_SECONDS)
+        log.info("stopping: in %g s at most", STOP_SECONDS)
         for signal_number in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signal_number)
-        await bot.close(grace_seconds=15)
+        try:
+            async with asyncio.timeout(deadline.left(keep=HANDOVER_SECONDS)):
+                if close_door is not None:
+                    await close_door()
+        except TimeoutError:
+            log.warning("the connection to Slack was not closed in time; going on with the stop")
+        await bot.close(deadline=deadline)
         log.info("wa-bot stopped")
+
+
+async def _unless_stopped(work: Awaitable[None], stop: asyncio.Event) -> bool:
+    """Run `work` until it is done (True) or `stop` is set first (False: `work` is cancelled)."""
+    working = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        done, _ = await asyncio.wait({working, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (working, stopping):
+            task.cancel()
+        await asyncio.gather(working, stopping, return_exceptions=True)
+    if working in done:
+        working.result()  # an error of its own is raised here
+        return True
+    return False
+
+
+async def _connect(handler: AsyncSocketModeHandler, app_token: str) -> None:
+    """Open the Socket Mode connection, trying again with a backoff until it opens; each attempt is bounded, and
+    each failure is one line naming the token Slack refused or the network. Once open, slack_sdk reconnects."""
+    client = handler.client
+    sdk_logger = client.logger
+    # slack_sdk logs each failed handshake with a traceback (and the URL, whose ticket is a credential) and
+    # tries again every ping interval, for ever: here each attempt is this function's, and said in one line.
+    client.logger = _QUIET
+    try:
+        for attempt in itertools.count():
+            try:
+                client.wss_uri = await socket_url(client.web_client, app_token, CONNECT_SECONDS)
+                problem = (
+                    f"the WebSocket at {_host_of(client.wss_uri)} did not open within {CONNECT_SECONDS:g} s"
+                )
+                async with asyncio.timeout(CONNECT_SECONDS):
+                    await client.connect()  # type: ignore[no-untyped-call]
+                return
+            except SlackRefusedToken as refused:
+                problem = str(refused)
+            except SlackUnreachable as unreachable:
+                problem = str(unreachable)
+            except TimeoutError:
+                problem += " (the network, a proxy or a firewall between wa-bot and Slack?)"
+            wait = min(CONNECT_BACKOFF_MAX_SECONDS, 2.0**attempt)
+            log.error("Socket Mode cannot connect: %s; trying again in %g s", problem, wait)
+            await asyncio.sleep(wait)
+    finally:
+        client.logger = sdk_logger
+
+
+def _host_of(url: str) -> str:
+    """Scheme and host of a WebSocket URL, without its query (a one-time ticket)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -429,7 +429,7 @@ async def running(settings: Settings, slack: SlackStandIn) -> AsyncIterator[Pers
         yield Person(f"http://127.0.0.1:{port}/slack/events", slack, bot)
     finally:
         await runner.cleanup()
-        await bot.close(grace_seconds=5)  # as serve() does: no query outlives the test's loop
+        await bot.close(10)  # as serve() does (work in flight gets 5 s): no query outlives the test's loop
 
 
 @pytest.fixture

@@ -250,3 +250,70 @@ async def test_the_schema_of_a_store_behind_the_code_is_read_without_migrating_i
         assert await store.current_revision() == "0001_initial"
     finally:
         await store.close()
+
+
+APP_TOKEN = "xapp-1-A0TEST-check-SECRET"
+
+
+def socket_mode(variables: dict[str, str]) -> dict[str, str]:
+    """The same settings in Socket Mode: an app-level token, no signing secret needed."""
+    return {
+        **{k: v for k, v in variables.items() if k != "SLACK_SIGNING_SECRET"},
+        "SLACK_APP_TOKEN": APP_TOKEN,
+    }
+
+
+async def test_in_socket_mode_the_app_token_is_checked_without_connecting(
+    tmp_path: Path, slack: SlackStandIn, providers: dict[str, str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'wa-bot.db'}"
+    await migrated_store(url)
+
+    status, stdout, stderr = await wa_bot(tmp_path, "check", **socket_mode(settings(slack, url, providers)))
+
+    assert (status, stderr) == (0, ""), stdout
+    [socket_line] = lines_by_check(stdout)["socket mode"]
+    assert socket_line.startswith("ok   socket mode: SLACK_APP_TOKEN ")
+    [opened] = slack.calls_of("apps.connections.open")
+    assert opened.token == APP_TOKEN
+    assert slack.socket_connects == 0  # the URL Slack gave is not connected to
+    assert APP_TOKEN not in stdout
+
+
+async def test_an_app_token_slack_refuses_fails_the_check(
+    tmp_path: Path, slack: SlackStandIn, providers: dict[str, str]
+) -> None:
+    slack.fail("apps.connections.open", "invalid_auth")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'wa-bot.db'}"
+    await migrated_store(url)
+
+    status, stdout, stderr = await wa_bot(tmp_path, "check", **socket_mode(settings(slack, url, providers)))
+
+    assert status == 1
+    by_check = lines_by_check(stdout)
+    [socket_line] = by_check["socket mode"]
+    assert socket_line.startswith("FAIL socket mode: SLACK_APP_TOKEN: Slack refused it (invalid_auth)")
+    assert by_check["slack"][0].startswith("ok   slack: SLACK_BOT_TOKEN")  # the bot token still holds
+    assert APP_TOKEN not in stdout + stderr and "Traceback" not in stdout + stderr
+    no_secret_in(stdout + stderr)
+
+
+async def test_a_slack_out_of_reach_fails_the_app_token_check_naming_the_network(
+    tmp_path: Path, providers: dict[str, str]
+) -> None:
+    slack_url = f"http://127.0.0.1:{free_port()}/api/"
+    variables = {
+        "SLACK_BOT_TOKEN": "xoxb-test-token",
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "SLACK_API_URL": slack_url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'wa-bot.db'}",
+        **providers,
+    }
+
+    status, stdout, stderr = await wa_bot(tmp_path, "check", **variables)
+
+    assert status == 1
+    [socket_line] = lines_by_check(stdout)["socket mode"]
+    assert socket_line.startswith(f"FAIL socket mode: SLACK_API_URL: Slack at {slack_url} cannot be asked")
+    assert "the network" in socket_line
+    assert APP_TOKEN not in stdout + stderr and "Traceback" not in stdout + stderr

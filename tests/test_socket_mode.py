@@ -176,17 +176,21 @@ async def test_stopping_serve_closes_the_socket(socket_settings: Settings, slack
     assert slack._live_sockets() == [], "the Socket Mode connection outlived serve()"
 
 
-async def ctrl_c_after_a_command(
-    tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn
-) -> tuple[int, str]:
-    """Run `python -m bot` in Socket Mode, have it open the add modal, press Ctrl-C; its status and stderr."""
+async def socket_mode_bot(
+    tmp_path: Path,
+    slack: SlackStandIn,
+    kaleyra: KaleyraStandIn,
+    app_token: str = "xapp-test",
+    arguments: tuple[str, ...] = ("-m", "bot"),
+) -> asyncio.subprocess.Process:
+    """`python -m bot` in Socket Mode against the stand-ins, its stderr piped and Ctrl-C reaching it."""
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "KALEYRA_", "META_", "WA_BOT_"))
     }
     env.update(
         PYTHONPATH=str(ROOT),
         SLACK_BOT_TOKEN="xoxb-test-token",
-        SLACK_APP_TOKEN="xapp-test",
+        SLACK_APP_TOKEN=app_token,
         SLACK_API_URL=slack.api_url,
         KALEYRA_SID=SID,
         KALEYRA_API_KEY="test-kaleyra-key",
@@ -195,15 +199,36 @@ async def ctrl_c_after_a_command(
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
         LOG_LEVEL="INFO",
     )
-    process = await asyncio.create_subprocess_exec(
+    return await asyncio.create_subprocess_exec(
         sys.executable,
-        "-m",
-        "bot",
+        *arguments,
         cwd=tmp_path,
         env=env,
         stderr=asyncio.subprocess.PIPE,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
+
+
+async def stopped(process: asyncio.subprocess.Process, signal_number: int) -> tuple[int, float, str]:
+    """Send `signal_number`; the exit status, the seconds until the process ended, and its stderr."""
+    try:
+        process.send_signal(signal_number)
+        signalled = time.monotonic()
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+        took = time.monotonic() - signalled
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert process.returncode is not None
+    return process.returncode, took, stderr.decode()
+
+
+async def ctrl_c_after_a_command(
+    tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn
+) -> tuple[int, str]:
+    """Run `python -m bot` in Socket Mode, have it open the add modal, press Ctrl-C; its status and stderr."""
+    process = await socket_mode_bot(tmp_path, slack, kaleyra)
     try:
         await slack.wait_for_socket(timeout=10)
         await slack.send_envelope("slash_commands", command_payload(slack, "/wa-add", ""))
@@ -254,3 +279,89 @@ async def test_the_app_home_through_socket_mode(socket_settings: Settings, slack
         assert not ack.get("payload")
         published = await slack.wait_for("views.publish")
         assert published.args["user_id"] == OPERATOR and published.args["view"]["type"] == "home"
+
+
+@contextlib.asynccontextmanager
+async def a_socket_that_never_opens(
+    slack: SlackStandIn,
+) -> AsyncIterator[asyncio.Queue[asyncio.StreamWriter]]:
+    """Slack hands out a WebSocket URL whose server accepts each connection and never answers the handshake;
+    the connections, as they come."""
+    handshakes: asyncio.Queue[asyncio.StreamWriter] = asyncio.Queue()
+    server = await asyncio.start_server(lambda _, writer: handshakes.put_nowait(writer), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    slack.socket_url = f"ws://127.0.0.1:{port}/link/?ticket=one-time-TICKET-77"
+    async with server:
+        yield handshakes
+
+
+async def handshakes_begun(
+    handshakes: asyncio.Queue[asyncio.StreamWriter], process: asyncio.subprocess.Process, count: int
+) -> None:
+    try:
+        for _ in range(count):
+            await asyncio.wait_for(handshakes.get(), timeout=15)
+    except TimeoutError:
+        process.kill()
+        raise
+
+
+async def test_a_socket_that_never_opens_still_stops_on_sigterm(
+    tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn
+) -> None:
+    async with a_socket_that_never_opens(slack) as handshakes:
+        process = await socket_mode_bot(tmp_path, slack, kaleyra)
+        await handshakes_begun(handshakes, process, 1)  # the bot waits for the handshake's answer
+
+        status, took, stderr = await stopped(process, signal.SIGTERM)
+
+    assert status == 0, stderr
+    assert took < 5, f"stopped {took:.1f} s after SIGTERM"
+    assert "Traceback" not in stderr
+    assert "one-time-TICKET-77" not in stderr and "xapp-test" not in stderr
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+async def test_an_app_token_slack_refuses_is_named_tried_again_and_the_process_still_stops(
+    tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn, signal_number: int
+) -> None:
+    token = "xapp-1-A0TEST-ReVoKeD-SECRET"
+    slack.fail("apps.connections.open", "token_revoked")
+    process = await socket_mode_bot(tmp_path, slack, kaleyra, app_token=token)
+    try:
+        # The refusal is said, and asked again after a backoff rather than given up on
+        await slack.wait_for(
+            "apps.connections.open", lambda _: len(slack.calls_of("apps.connections.open")) >= 2, timeout=15
+        )
+    except AssertionError:
+        process.kill()
+        raise
+
+    status, took, stderr = await stopped(process, signal_number)
+
+    assert status == 0, stderr
+    assert took < 5, f"stopped {took:.1f} s after the signal"
+    refusals = [line for line in stderr.splitlines() if "SLACK_APP_TOKEN" in line]
+    assert len(refusals) >= 2, stderr  # one line per attempt, naming the variable and Slack's error
+    assert all("token_revoked" in line and "trying again" in line for line in refusals), refusals
+    assert token not in stderr and "Traceback" not in stderr
+    assert slack.socket_connects == 0
+
+
+async def test_a_socket_that_never_opens_is_said_to_be_the_network_and_tried_again(
+    tmp_path: Path, slack: SlackStandIn, kaleyra: KaleyraStandIn
+) -> None:
+    # `python -m bot` with each attempt bounded to 0.5 s rather than 10, so that two fit in the test's seconds
+    short = "import bot.server; bot.server.CONNECT_SECONDS = 0.5; from bot.__main__ import main; main()"
+    async with a_socket_that_never_opens(slack) as handshakes:
+        process = await socket_mode_bot(tmp_path, slack, kaleyra, arguments=("-c", short))
+        await handshakes_begun(handshakes, process, 2)  # a second attempt: the first was given up on
+
+        status, _, stderr = await stopped(process, signal.SIGTERM)
+
+    assert status == 0, stderr
+    [first, *_] = [line for line in stderr.splitlines() if "Socket Mode cannot connect" in line]
+    assert "ws://127.0.0.1:" in first and "did not open within 0.5 s" in first and "the network" in first
+    assert "trying again in 1 s" in first
+    assert "one-time-TICKET-77" not in stderr and "Traceback" not in stderr
+    assert len(slack.calls_of("apps.connections.open")) >= 2  # a new URL for each attempt

@@ -205,9 +205,13 @@ class Bulk:
         progress.failed = len(progress.failures)
         return progress
 
+    def halt(self) -> None:
+        """Start no more lines: the first step of a stop, before anything is waited for."""
+        self._stopping = True
+
     async def stop(self, grace_seconds: float) -> None:
         """Start no more lines; let those in flight finish; leave the rest to whichever replica sweeps next."""
-        self._stopping = True
+        self.halt()
         tasks = list(self.running.values())
         if not tasks:
             return
@@ -419,6 +423,7 @@ class Bulk:
     async def _release(self, batch_id: int) -> None:
         try:
             await self.store.release_batch(batch_id, self.numbers.leases.owner)
+            log.warning("bulk add %s handed to whichever replica sweeps next", batch_id)
         except StoreUnavailable as error:
             log.warning("could not release bulk add %s: %s", batch_id, error)
 

@@ -1,10 +1,13 @@
-"""Who the bot is in Slack: `auth.test`, asked once at start (and by `wa-bot check`) before anything is served."""
+"""Who the bot is in Slack: `auth.test`, asked once at start (and by `wa-bot check`) before anything is served;
+and, in Socket Mode, whether the app-level token opens connections (`apps.connections.open`)."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -12,6 +15,7 @@ from pydantic import SecretStr
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 # Slack's errors that say nothing about the token: ask again later rather than change the setting.
 TRANSIENT = frozenset(
@@ -25,6 +29,13 @@ HINTS = {
     "token_expired": "the token expired; turn token rotation off or copy a new Bot User OAuth Token",
     "account_inactive": "the bot user or its workspace is deactivated; reinstall the app",
     "not_allowed_token_type": "Slack wants a bot token (xoxb-) here",
+}
+APP_TOKEN_HINTS = {
+    "invalid_auth": "not a token this Slack knows; copy the app-level token (xapp-) again",
+    "not_authed": "no token reached Slack; set the app-level token (xapp-)",
+    "token_revoked": "the token was revoked; create a new app-level token with connections:write",
+    "missing_scope": "the token lacks connections:write; create an app-level token with it",
+    "not_allowed_token_type": "Slack wants an app-level token (xapp-) here",
 }
 ASK_TIMEOUT_SECONDS = 15.0
 
@@ -43,16 +54,20 @@ class Identity:
 
 
 class SlackRefusedToken(Exception):
-    """Slack answered auth.test with an error about the token: only a new SLACK_BOT_TOKEN helps."""
+    """Slack answered with an error about the token: only a new SLACK_BOT_TOKEN (or SLACK_APP_TOKEN) helps."""
 
-    def __init__(self, error: str) -> None:
-        hint = HINTS.get(error, "set the Bot User OAuth Token (xoxb-) of the installed app")
-        super().__init__(f"SLACK_BOT_TOKEN: Slack refused it ({error}): {hint}")
+    def __init__(self, error: str, variable: str = "SLACK_BOT_TOKEN") -> None:
+        if variable == "SLACK_APP_TOKEN":
+            hint = APP_TOKEN_HINTS.get(error, "set an app-level token (xapp-) with connections:write")
+        else:
+            hint = HINTS.get(error, "set the Bot User OAuth Token (xoxb-) of the installed app")
+        super().__init__(f"{variable}: Slack refused it ({error}): {hint}")
         self.error = error
+        self.variable = variable
 
 
 class SlackUnreachable(Exception):
-    """auth.test got no answer from Slack (network, timeout, a proxy's page, Slack's own trouble)."""
+    """Slack gave no answer (network, timeout, a proxy's page, Slack's own trouble)."""
 
     def __init__(self, api_url: str, cause: str) -> None:
         super().__init__(f"SLACK_API_URL: Slack at {_shown(api_url)} cannot be asked ({cause})")
@@ -76,26 +91,50 @@ def slack_client(
 
 async def identify(client: AsyncWebClient, timeout: float = ASK_TIMEOUT_SECONDS) -> Identity:  # noqa: ASYNC109
     """Ask Slack who the token is; SlackRefusedToken or SlackUnreachable when that cannot be known."""
-    try:
-        async with asyncio.timeout(timeout):
-            response = await client.auth_test()
-    except SlackApiError as error:
-        data = getattr(error.response, "data", None)
-        code = data.get("error") if isinstance(data, dict) else None
-        status = getattr(error.response, "status_code", None)
-        if isinstance(code, str) and ERROR_CODE.match(code) and code not in TRANSIENT:
-            raise SlackRefusedToken(code) from None
-        shown = code if isinstance(code, str) and ERROR_CODE.match(code) else "not a Slack answer"
-        raise SlackUnreachable(client.base_url, f"HTTP {status}, {shown}") from None
-    except (OSError, aiohttp.ClientError, TimeoutError) as error:
-        raise SlackUnreachable(client.base_url, type(error).__name__) from None
-    data = response.data if isinstance(response.data, dict) else {}
+    data = await _ask(client, client.auth_test, "SLACK_BOT_TOKEN", timeout)
     return Identity(
         user_id=str(data.get("user_id", "")),
         user=str(data.get("user", "")),
         team=str(data.get("team", "")),
         team_id=str(data.get("team_id", "")),
     )
+
+
+async def socket_url(client: AsyncWebClient, app_token: str, timeout: float = ASK_TIMEOUT_SECONDS) -> str:  # noqa: ASYNC109
+    """apps.connections.open: the WebSocket URL of one new Socket Mode connection (good for one connect only).
+
+    SlackRefusedToken (naming SLACK_APP_TOKEN) or SlackUnreachable when Slack gives none.
+    """
+    data = await _ask(
+        client, lambda: client.apps_connections_open(app_token=app_token), "SLACK_APP_TOKEN", timeout
+    )
+    url = data.get("url")
+    if not isinstance(url, str) or not url.startswith(("wss://", "ws://")):
+        raise SlackUnreachable(client.base_url, "apps.connections.open gave no WebSocket URL")
+    return url
+
+
+async def _ask(
+    client: AsyncWebClient,
+    call: Callable[[], Awaitable[AsyncSlackResponse]],
+    variable: str,
+    timeout: float,  # noqa: ASYNC109
+) -> dict[str, Any]:
+    """Slack's answer to `call`; a refusal of the token in `variable`, or no answer, raised as such."""
+    try:
+        async with asyncio.timeout(timeout):
+            response = await call()
+    except SlackApiError as error:
+        data = getattr(error.response, "data", None)
+        code = data.get("error") if isinstance(data, dict) else None
+        status = getattr(error.response, "status_code", None)
+        if isinstance(code, str) and ERROR_CODE.match(code) and code not in TRANSIENT:
+            raise SlackRefusedToken(code, variable) from None
+        shown = code if isinstance(code, str) and ERROR_CODE.match(code) else "not a Slack answer"
+        raise SlackUnreachable(client.base_url, f"HTTP {status}, {shown}") from None
+    except (OSError, aiohttp.ClientError, TimeoutError) as error:
+        raise SlackUnreachable(client.base_url, f"the network: {type(error).__name__}") from None
+    return response.data if isinstance(response.data, dict) else {}
 
 
 def _shown(url: str) -> str:

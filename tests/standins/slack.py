@@ -74,6 +74,8 @@ class SlackStandIn(LocalServer):
         # Each user's App Home as last published (views.publish), by user id.
         self.homes: dict[str, dict[str, Any]] = {}
         self.socket_connects = 0
+        # Where apps.connections.open sends Socket Mode clients; None: this stand-in's own /socket.
+        self.socket_url: str | None = None
         self._view_ids_by_external_id: dict[str, str] = {}
         self._failures: dict[str, list[_Failure]] = defaultdict(list)
         self._rate_limits: dict[str, int] = defaultdict(int)
@@ -351,7 +353,8 @@ class SlackStandIn(LocalServer):
             case "files.completeUploadExternal":
                 return self._complete_upload(args)
             case "apps.connections.open":
-                return {"ok": True, "url": self.base_url.replace("http://", "ws://", 1) + "/socket"}
+                own = self.base_url.replace("http://", "ws://", 1) + "/socket"
+                return {"ok": True, "url": self.socket_url or own}
             case _:
                 return {"ok": True}
 
