@@ -83,7 +83,7 @@ def run() -> None:
         else account.access_token.get_secret_value()
         for account in accounts.values()
     ]
-    logs.configure(settings.log_level, secrets)
+    logs.configure(settings.log_level, secrets, settings.log_format)
     from bot.server import StoreUnreachable, serve  # the heavy imports only once the settings hold
     from bot.slack.identity import SlackRefusedToken, SlackUnreachable
     from bot.store import StoreNewerThanCode

@@ -41,7 +41,7 @@ from bot.slack.identity import (
     socket_url,
 )
 from bot.slack.threads import SlackThreads
-from bot.store import Store
+from bot.store import Store, StoreNewerThanCode
 from handlers.acks import Acknowledgements
 from handlers.authorize import Gate
 
@@ -72,6 +72,11 @@ class Deadline:
     def left(self, keep: float = 0.0) -> float:
         """The seconds left, less `keep` for the steps that follow; never below 0."""
         return max(0.0, self.at - keep - self._loop.time())
+
+
+# A replica of older code meeting a store a newer wa-bot migrated asks again this often, and says so once a minute.
+NEWER_STORE_RETRY_SECONDS = 5.0
+NEWER_STORE_LOG_EVERY = 12
 
 
 @dataclass
@@ -134,13 +139,14 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
         identity = await identify(client)
         log.info("Slack: serving as %s", identity)
         store = Store(settings.database_url)
-        await store.migrate()
+        await _migrate(store)
     except BaseException:
         if store is not None:
             await store.close()
         await slack_session.close()
         raise
-    session = aiohttp.ClientSession()
+    # HTTPS_PROXY, HTTP_PROXY and NO_PROXY apply to Kaleyra and Meta as slack_sdk applies them to Slack.
+    session = aiohttp.ClientSession(trust_env=True)
     signing_secret = (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
@@ -200,6 +206,50 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
         home,
         acks,
     )
+
+
+async def _migrate(store: Store) -> None:
+    """Migrate the store; one a newer wa-bot migrated is waited for rather than refused at once.
+
+    During a rolling upgrade an older replica that restarts meets the newer schema: exiting would only have its
+    orchestrator restart it again and again. It asks again every few seconds, says why once a minute, and starts
+    once the store is at a revision it knows (the newer release was rolled back). SIGTERM or SIGINT meanwhile
+    ends the wait with StoreNewerThanCode, the start's one line and exit status 2, as before waiting existed.
+    """
+    before = await store.current_revision()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    attempt = 0
+    try:
+        while True:
+            try:
+                revision = await store.migrate()
+                break
+            except StoreNewerThanCode as newer:
+                if attempt == 0:
+                    for signal_number in signals:
+                        loop.add_signal_handler(signal_number, stop.set)
+                if attempt % NEWER_STORE_LOG_EVERY == 0:
+                    log.warning(
+                        "%s. Waiting: checking the store again every %g s until it is at a revision this "
+                        "wa-bot knows, or the process is stopped",
+                        newer,
+                        NEWER_STORE_RETRY_SECONDS,
+                    )
+                attempt += 1
+                try:
+                    await asyncio.wait_for(stop.wait(), NEWER_STORE_RETRY_SECONDS)
+                except TimeoutError:
+                    continue
+                raise
+    finally:
+        if attempt:
+            for signal_number in signals:
+                loop.remove_signal_handler(signal_number)
+    # Alembic's own lines are off (bot/logs.py): this says what changed, and only when something did.
+    if revision != before:
+        log.info("store: schema migrated from %s to %s", before or "none", revision)
 
 
 @contextmanager

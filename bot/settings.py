@@ -12,14 +12,24 @@ from sqlalchemy.exc import ArgumentError
 
 Region = Literal["in", "sg", "eu", "na"]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+LogFormat = Literal["text", "json"]
+
+
+# What hosting services hand out (RDS, Heroku: postgres://… or postgresql://…) means asyncpg here.
+LIBPQ_SCHEMES = ("postgres", "postgresql")
 
 
 def _async_driver(url: str) -> str:
     try:
-        driver = make_url(url).drivername
+        parsed = make_url(url)
     except ArgumentError:
         raise ValueError("not a database URL") from None
-    if driver not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+    if parsed.drivername in LIBPQ_SCHEMES:
+        # asyncpg takes libpq's sslmode values under the name ssl; passed on as sslmode, connect() refuses it.
+        query = {("ssl" if key == "sslmode" else key): value for key, value in parsed.query.items()}
+        parsed = parsed.set(drivername="postgresql+asyncpg", query=query)
+        return parsed.render_as_string(hide_password=False)
+    if parsed.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
         raise ValueError("needs an async driver")
     return url
 
@@ -90,6 +100,8 @@ class Settings(BaseSettings):
     # The most provider calls one bulk add makes in any one-second window (its first second included).
     wa_bot_bulk_rate_per_second: float = Field(default=5, gt=0, le=1000)
     log_level: LogLevel = "INFO"
+    # json: one object a line, for Loki, Datadog or CloudWatch to parse without a pattern.
+    log_format: LogFormat = "text"
 
     @field_validator("slack_app_token")
     @classmethod
@@ -171,7 +183,9 @@ EXPECTED = {
     "wa_bot_sandbox": "1 (the built-in sandbox instead of the providers) or 0",
     "wa_bot_bulk_rate_per_second": "a number of provider calls per second above 0 (at most 1000)",
     "log_level": "one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
-    "database_url": "sqlite+aiosqlite:///path/to/wa-bot.db or postgresql+asyncpg://user:password@host/db",
+    "log_format": "text or json",
+    "database_url": "sqlite+aiosqlite:///path/to/wa-bot.db or postgresql+asyncpg://user:password@host/db "
+    "(postgres:// and postgresql:// mean the same)",
 }
 
 # Fields whose validator's message says what is wrong and what is expected, without the value.

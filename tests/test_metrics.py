@@ -47,3 +47,10 @@ async def test_a_flow_moves_the_counters(
     assert after[("wa_bot_provider_calls_total", (("code", "WA500"), ("operation", "add")))] == 1
     assert after[("wa_bot_provider_seconds_count", (("operation", "add"),))] == 2
     assert after[("wa_bot_operations_in_flight", ())] == 0
+
+
+async def test_metrics_show_the_process_memory_and_cpu(person: Person) -> None:
+    figures = await scrape(person)
+
+    assert figures[("process_resident_memory_bytes", ())] > 10_000_000  # a Python with aiohttp and SQLAlchemy
+    assert ("process_cpu_seconds_total", ()) in figures

@@ -15,9 +15,6 @@ from alembic.migration import MigrationContext
 from conftest import (
     CHANNEL,
     OPERATOR,
-    SID,
-    SIGNING_SECRET,
-    WABA_ID,
     a_postgres_database,
     free_port,
     seed_number,
@@ -39,7 +36,6 @@ from sqlalchemy import (
     inspect,
     text,
 )
-from standins import SlackStandIn
 
 from bot.store import Base, Store, StoreNewerThanCode, head_revision
 from bot.store.store import alembic_config
@@ -278,35 +274,6 @@ async def test_wa_bot_migrate_refuses_a_newer_store_with_exit_2(
     assert stdout == ""
     [line] = stderr.splitlines()
     assert "9999_from_the_future" in line and head_revision() in line and "upgrade wa-bot" in line
-
-
-async def test_the_bot_refuses_to_start_on_a_newer_store_with_exit_2(
-    tmp_path: Path, slack: SlackStandIn
-) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"  # the same refusal as above, seen from the start
-    store = Store(url)
-    try:
-        await a_future_store(store)
-    finally:
-        await store.close()
-
-    status, stdout, stderr = await wa_bot(
-        tmp_path,
-        DATABASE_URL=url,
-        SLACK_BOT_TOKEN="xoxb-test-token",
-        SLACK_API_URL=slack.api_url,  # the start asks auth.test before it touches the store
-        SLACK_SIGNING_SECRET=SIGNING_SECRET,
-        KALEYRA_SID=SID,
-        KALEYRA_API_KEY="test-kaleyra-key",
-        KALEYRA_WABA_ID=WABA_ID,
-        HOST="127.0.0.1",
-        PORT=str(free_port()),
-    )
-
-    assert status == 2
-    [line] = [line for line in stderr.splitlines() if "wa-bot cannot start" in line]
-    assert "9999_from_the_future" in line and "upgrade wa-bot" in line
-    assert "Traceback" not in stdout + stderr
 
 
 async def test_wa_bot_migrate_upgrades_an_empty_sqlite_file_without_a_slack_token(tmp_path: Path) -> None:

@@ -450,7 +450,7 @@ GOOD_SETTINGS = {
 }
 
 
-@pytest.mark.parametrize("url", ["not-a-url", "postgresql://postgres@127.0.0.1:5432/test"])
+@pytest.mark.parametrize("url", ["not-a-url", "mysql://wa@127.0.0.1:3306/wa"])
 def test_a_malformed_database_url_is_a_settings_problem(tmp_path: Path, url: str) -> None:
     status, stdout, stderr = start_bot(tmp_path, DATABASE_URL=url, PORT=str(free_port()), **GOOD_SETTINGS)
 
