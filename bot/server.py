@@ -31,12 +31,16 @@ from bot.settings import Settings
 from bot.slack.batches import SlackBoard
 from bot.slack.home import HomePublisher
 from bot.slack.identity import Identity, identify, slack_client
+from bot.slack.outbox import Outbox
 from bot.slack.threads import SlackThreads
 from bot.store import Store
 from handlers.acks import Acknowledgements
 from handlers.authorize import Gate
 
 log = logging.getLogger(__name__)
+
+# At a stop, how long the outbox may still try Slack before it hands what is left to another replica.
+OUTBOX_FLUSH_SECONDS = 2.0
 
 
 @dataclass
@@ -56,12 +60,14 @@ class Bot:
     gate: Gate
     home: HomePublisher
     acks: Acknowledgements  # HTTP mode counts the requests waiting for their answer (web_app)
+    outbox: Outbox  # what the threads are sent, recorded until Slack takes it
 
     def start(self) -> None:
-        """The background work of a running replica: lease renewal and the sweeper."""
+        """The background work of a running replica: lease renewal, the sweeper and the Slack outbox's claims."""
         crashed = self.numbers.metrics.background_crashed
         self.numbers.leases.start(crashed)
         self.sweeper.start(crashed)
+        self.outbox.start(crashed)
 
     async def close(self, grace_seconds: float = 15) -> None:
         """Let operations in flight finish (or hand them to the sweeper), then release everything."""
@@ -70,6 +76,7 @@ class Bot:
         await self.gate.close()
         await self.home.close()
         await self.sweeper.stop()
+        await self.outbox.close(flush_seconds=min(grace_seconds, OUTBOX_FLUSH_SECONDS))
         await self.session.close()
         await self.slack_session.close()
         await self.store.close()
@@ -109,7 +116,14 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
             process_before_response=False,
             logger=logging.getLogger("slack_bolt.wa-bot"),
         )
-    threads = SlackThreads(client, store, accounts, sandbox=settings.wa_bot_sandbox)
+    threads = SlackThreads(
+        client,
+        store,
+        accounts,
+        sandbox=settings.wa_bot_sandbox,
+        lease=timedelta(seconds=settings.wa_bot_lease_seconds),
+        backoff_seconds=backoff_seconds,
+    )
     numbers = Numbers(
         store=store,
         accounts=accounts,
@@ -156,6 +170,7 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
         gate,
         home,
         acks,
+        threads.outbox,
     )
 
 

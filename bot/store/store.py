@@ -22,6 +22,7 @@ from sqlalchemy import (
     Connection,
     and_,
     case,
+    exists,
     func,
     inspect,
     or_,
@@ -33,8 +34,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import aliased
 
-from bot.store.models import Base, Batch, Number, Operation, Outcome, SandboxNumber, utcnow
+from bot.store.models import Base, Batch, Number, Operation, OutboxItem, Outcome, SandboxNumber, utcnow
 
 # Operations written before leases existed count as expired this long after they were asked for.
 UNLEASED_GRACE = timedelta(minutes=2)
@@ -755,6 +757,102 @@ class Store:
                 select(Operation).where(Operation.batch_id == batch_id).order_by(Operation.id)
             )
             return {operation.batch_line: operation for operation in rows if operation.batch_line is not None}
+
+    # --- the Slack outbox ---
+
+    async def outbox_add(self, items: Sequence[OutboxItem], lease: Lease) -> bool:
+        """Record `items` (for one number's thread), held by `lease`, so this process delivers them; True then.
+
+        Unless an earlier item of that thread is not this process's to deliver (another replica holds it, or it
+        was handed over): the items then wait, unleased, for whoever claims that one (False)."""
+        async with self._writing() as session:
+            others = await session.scalar(
+                select(OutboxItem.id)
+                .where(
+                    OutboxItem.number_id.in_({item.number_id for item in items}),
+                    OutboxItem.delivered_at.is_(None),
+                    or_(OutboxItem.lease_owner.is_(None), OutboxItem.lease_owner != lease.owner),
+                )
+                .limit(1)
+            )
+            held = others is None
+            for item in items:
+                item.lease_owner, item.lease_until = (lease.owner, lease.until) if held else (None, None)
+                session.add(item)
+            return held
+
+    async def outbox_claim(self, lease: Lease, limit: int = 50) -> list[OutboxItem]:
+        """Undelivered items nobody holds (their lease ran out, or was released), thread by thread: a thread is
+        claimed when its first undelivered item is free, and then all its free items with it, in order. Locked
+        rows are another replica's claim: skipped, and the rest of their thread waits behind them."""
+        now = utcnow()
+        free = and_(
+            OutboxItem.delivered_at.is_(None),
+            or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now),
+        )
+        earlier = aliased(OutboxItem)
+        first_in_line = ~exists().where(
+            earlier.number_id == OutboxItem.number_id,
+            earlier.delivered_at.is_(None),
+            earlier.id < OutboxItem.id,
+        )
+        async with self._writing() as session:
+            threads = list(
+                await session.scalars(
+                    select(OutboxItem.number_id)
+                    .where(free, first_in_line)
+                    .order_by(OutboxItem.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            if not threads:
+                return []
+            claimed = await session.scalars(
+                update(OutboxItem)
+                .where(OutboxItem.number_id.in_(threads), free)
+                .values(lease_owner=lease.owner, lease_until=lease.until)
+                .returning(OutboxItem)
+            )
+            return sorted(claimed, key=lambda item: item.id)
+
+    async def outbox_renew(self, item_ids: Collection[int], lease: Lease) -> None:
+        """Keep this process's undelivered items its own while Slack keeps it waiting."""
+        if not item_ids:
+            return
+        async with self._writing() as session:
+            await session.execute(
+                update(OutboxItem)
+                .where(
+                    OutboxItem.id.in_(list(item_ids)),
+                    OutboxItem.lease_owner == lease.owner,
+                    OutboxItem.delivered_at.is_(None),
+                )
+                .values(lease_until=lease.until)
+            )
+
+    async def outbox_delivered(self, item_id: int) -> None:
+        async with self._writing() as session:
+            await session.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id == item_id)
+                .values(delivered_at=utcnow(), lease_until=None)
+            )
+
+    async def outbox_release(self, item_ids: Collection[int], owner: str) -> None:
+        """Hand undelivered items to whichever replica claims next (at a stop), rather than when their lease ends."""
+        if not item_ids:
+            return
+        async with self._writing() as session:
+            await session.execute(
+                update(OutboxItem)
+                .where(
+                    OutboxItem.id.in_(list(item_ids)),
+                    OutboxItem.lease_owner == owner,
+                    OutboxItem.delivered_at.is_(None),
+                )
+                .values(lease_until=utcnow() - timedelta(seconds=1))
+            )
 
     # --- the sandbox provider's numbers ---
 
