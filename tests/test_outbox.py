@@ -6,16 +6,18 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import Person, running
+from conftest import Person, running, seed_number
 from standins import KaleyraStandIn, SlackStandIn
 from standins import documented as doc
 from test_v2_failures import E164, NUMBER_AS_TYPED, add_number, stored_number, text_of, view_opened_by
 
 from bot.lifecycle.states import State
 from bot.settings import Settings
+from bot.store import Lease, OutboxItem, Store, utcnow
 
 
 def posts_saying(slack: SlackStandIn, words: str) -> list[int]:
@@ -128,3 +130,34 @@ async def test_a_replica_that_starts_delivers_what_a_stopped_one_left(
     async with running(settings, slack) as second:
         # Then it posts the parent, the reply and the edit the first one left, once each, in order
         await the_thread_is_whole(second, slack)
+
+
+async def test_two_replicas_claiming_at_once_share_the_threads_never_an_item(
+    store: Store, database_url: str
+) -> None:
+    # Given two threads' items whose holder stopped (their lease ran out)
+    first = await seed_number(store, "kaleyra", "+919876500001", State.ADDING)
+    second = await seed_number(store, "kaleyra", "+919876500002", State.ADDING)
+    gone = Lease("wa-bot-outbox-gone", utcnow() - timedelta(seconds=1))
+    for number in (first, second):
+        kinds = ("parent", "reply", "edit")
+        await store.outbox_add([OutboxItem(number_id=number.id, kind=k, message={}) for k in kinds], gone)
+
+    # When two replicas claim at the same moment
+    other = Store(database_url)
+    try:
+        one, two = await asyncio.gather(
+            store.outbox_claim(Lease("one", utcnow() + timedelta(minutes=1))),
+            other.outbox_claim(Lease("two", utcnow() + timedelta(minutes=1))),
+        )
+    finally:
+        await other.close()
+
+    # Then every item is claimed once, and each thread whole by one of them, in order
+    assert (
+        sorted(i.id for i in [*one, *two]) == sorted({i.id for i in [*one, *two]})
+        and len(one) + len(two) == 6
+    )
+    for claimed in (one, two):
+        assert [i.id for i in claimed] == sorted(i.id for i in claimed)
+        assert all(len([i for i in claimed if i.number_id == n.id]) in (0, 3) for n in (first, second))

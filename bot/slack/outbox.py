@@ -135,6 +135,8 @@ class Outbox:
         rows = [item.row() for item in items]
         try:
             held = await self.store.outbox_add(rows, self._new_lease())
+            for item, row in zip(items, rows, strict=True):
+                item.id = row.id
         except StoreUnavailable as error:
             log.error(
                 "the store could not record %d Slack message(s) for number %s (%s): delivering them from "
@@ -144,9 +146,6 @@ class Outbox:
                 error,
             )
             held = True
-        else:
-            for item, row in zip(items, rows, strict=True):
-                item.id = row.id
         if held:
             self._hold(items)
         else:  # another process delivers this thread's earlier items: the loop claims these after them
@@ -207,10 +206,10 @@ class Outbox:
             return
         item_id = item.id
 
-        async def write() -> None:
-            if item.kind == PARENT and thread is not None:
-                await self.store.change(item.number_id, channel_id=thread[0], thread_ts=thread[1])
-            await self.store.outbox_delivered(item_id)
+        parent = (item.number_id, *thread) if item.kind == PARENT and thread is not None else None
+
+        async def write() -> None:  # a parent's thread goes on the number's row in the same transaction
+            await self.store.outbox_delivered(item_id, parent)
 
         try:
             await write()

@@ -24,6 +24,7 @@ from sqlalchemy import (
     case,
     exists,
     func,
+    insert,
     inspect,
     or_,
     select,
@@ -33,7 +34,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlalchemy.orm import aliased
 
 from bot.store.models import Base, Batch, Number, Operation, OutboxItem, Outcome, SandboxNumber, utcnow
@@ -292,6 +299,13 @@ class Store:
         with _unavailable_as_store_error():
             async with self._write_turn, self._sessions.begin() as session:
                 yield session
+
+    @asynccontextmanager
+    async def _writing_rows(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction that writes plain rows, no ORM (the outbox's many small writes)."""
+        with _unavailable_as_store_error():
+            async with self._write_turn, self.engine.begin() as connection:
+                yield connection
 
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[AsyncSession]:
@@ -762,11 +776,12 @@ class Store:
 
     async def outbox_add(self, items: Sequence[OutboxItem], lease: Lease) -> bool:
         """Record `items` (for one number's thread), held by `lease`, so this process delivers them; True then.
+        Each item's id is set.
 
         Unless an earlier item of that thread is not this process's to deliver (another replica holds it, or it
         was handed over): the items then wait, unleased, for whoever claims that one (False)."""
-        async with self._writing() as session:
-            others = await session.scalar(
+        async with self._writing_rows() as connection:
+            others = await connection.scalar(
                 select(OutboxItem.id)
                 .where(
                     OutboxItem.number_id.in_({item.number_id for item in items}),
@@ -776,9 +791,21 @@ class Store:
                 .limit(1)
             )
             held = others is None
-            for item in items:
-                item.lease_owner, item.lease_until = (lease.owner, lease.until) if held else (None, None)
-                session.add(item)
+            now = utcnow()
+            for item in items:  # one statement each: RETURNING gives each id, on SQLite as on PostgreSQL
+                inserted = await connection.execute(
+                    insert(OutboxItem)
+                    .values(
+                        number_id=item.number_id,
+                        kind=item.kind,
+                        message=item.message,
+                        created_at=now,
+                        lease_owner=lease.owner if held else None,
+                        lease_until=lease.until if held else None,
+                    )
+                    .returning(OutboxItem.id)
+                )
+                item.id = inserted.scalar_one()
             return held
 
     async def outbox_claim(self, lease: Lease, limit: int = 50) -> list[OutboxItem]:
@@ -831,9 +858,18 @@ class Store:
                 .values(lease_until=lease.until)
             )
 
-    async def outbox_delivered(self, item_id: int) -> None:
-        async with self._writing() as session:
-            await session.execute(
+    async def outbox_delivered(self, item_id: int, thread: tuple[int, str, str] | None = None) -> None:
+        """Slack took the item; a parent's `thread` (number id, channel, ts) is written to the number's row in
+        the same transaction."""
+        async with self._writing_rows() as connection:
+            if thread is not None:
+                number_id, channel_id, thread_ts = thread
+                await connection.execute(
+                    update(Number)
+                    .where(Number.id == number_id)
+                    .values(channel_id=channel_id, thread_ts=thread_ts, updated_at=utcnow())
+                )
+            await connection.execute(
                 update(OutboxItem)
                 .where(OutboxItem.id == item_id)
                 .values(delivered_at=utcnow(), lease_until=None)
