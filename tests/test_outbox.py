@@ -141,7 +141,7 @@ async def test_two_replicas_claiming_at_once_share_the_threads_never_an_item(
     gone = Lease("wa-bot-outbox-gone", utcnow() - timedelta(seconds=1))
     for number in (first, second):
         kinds = ("parent", "reply", "edit")
-        await store.outbox_add([OutboxItem(number_id=number.id, kind=k, message={}) for k in kinds], gone)
+        await store.outbox_add([[OutboxItem(number_id=number.id, kind=k, message={}) for k in kinds]], gone)
 
     # When two replicas claim at the same moment
     other = Store(database_url)

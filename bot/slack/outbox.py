@@ -16,7 +16,7 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -25,7 +25,6 @@ from slack_sdk.errors import SlackApiError
 
 from bot import background
 from bot.lifecycle.events import Requester
-from bot.lifecycle.operations import write_until_stored
 from bot.slack.identity import TRANSIENT
 from bot.store import Lease, OutboxItem, Store, StoreUnavailable, utcnow
 
@@ -51,7 +50,6 @@ class Item:
     secret: str | None = None  # a sandbox code in `message`: the store keeps MASK in its place
     id: int | None = None  # None while (or because) the store could not record it
     claimed: bool = False  # taken over from the store, not recorded by this process
-    attempted: asyncio.Event = field(default_factory=asyncio.Event)  # set after the first attempt
 
     def row(self) -> OutboxItem:
         message = {**self.message, "requester": [self.requester.user_id, self.requester.channel_id]}
@@ -118,14 +116,19 @@ class Outbox:
         self.threads: dict[int, Thread] = {}  # the threads this process posted or read, by number
         self._lines: dict[int, deque[Item]] = {}  # what waits, per number, in order
         self._drains: dict[int, asyncio.Task[None]] = {}
-        self._writes: set[asyncio.Task[None]] = set()  # marks waiting for the store to come back
+        # Writes asked for while one is on its way wait for it, then go together in the next transaction: a burst
+        # of a hundred replies is a few writes, not a hundred queued for SQLite's one writer.
+        self._to_record: list[tuple[list[OutboxItem], asyncio.Future[bool]]] = []
+        self._recorder: asyncio.Task[None] | None = None
+        self._to_mark: dict[int, tuple[int, str, str] | None] = {}  # delivered item → a parent's thread
+        self._marker: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     @property
     def idle(self) -> bool:
         """Nothing waits to be delivered or written down."""
-        return not self._lines and not self._writes
+        return not self._lines and not self._to_mark and (self._marker is None or self._marker.done())
 
     def _new_lease(self) -> Lease:
         return Lease(self.owner, utcnow() + self.lease)
@@ -133,8 +136,12 @@ class Outbox:
     async def put(self, *items: Item) -> None:
         """Record `items` (of one thread, in order), then deliver them; from memory if the store is away."""
         rows = [item.row() for item in items]
+        asked: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._to_record.append((rows, asked))
+        if self._recorder is None or self._recorder.done():
+            self._recorder = asyncio.get_running_loop().create_task(self._record_asked())
         try:
-            held = await self.store.outbox_add(rows, self._new_lease())
+            held = await asyncio.shield(asked)
             for item, row in zip(items, rows, strict=True):
                 item.id = row.id
         except StoreUnavailable as error:
@@ -150,6 +157,19 @@ class Outbox:
             self._hold(items)
         else:  # another process delivers this thread's earlier items: the loop claims these after them
             self._wake.set()
+
+    async def _record_asked(self) -> None:
+        while self._to_record:
+            asked, self._to_record = self._to_record, []
+            try:
+                held = await self.store.outbox_add([rows for rows, _ in asked], self._new_lease())
+            except Exception as error:  # each put hears of it (StoreUnavailable: it delivers from memory)
+                for _, answer in asked:
+                    answer.set_exception(error)
+                    answer.exception()  # retrieved here too: a put that was cancelled leaves no warning
+                continue
+            for (_, answer), one in zip(asked, held, strict=True):
+                answer.set_result(one)
 
     def _hold(self, items: tuple[Item, ...] | list[Item]) -> None:
         for item in items:
@@ -176,7 +196,6 @@ class Outbox:
                         )
                         thread = None
                     else:
-                        item.attempted.set()
                         wait = again.retry_after if again.retry_after is not None else pause
                         log.warning(
                             "Slack did not take the %s for number %s (%s); trying again in %.2f s",
@@ -192,34 +211,42 @@ class Outbox:
                 if thread is not None:
                     self.threads[number_id] = thread
                 line.popleft()
-                await self._delivered(item, thread)
-                item.attempted.set()  # after the write: a parent's thread is on the number's row, as before
+                self._delivered(item, thread)
         finally:
             if not line:
                 del self._lines[number_id]
             del self._drains[number_id]
 
-    async def _delivered(self, item: Item, thread: Thread | None) -> None:
-        """Write down that Slack took `item` (and a parent's thread, on the number's row) right away; if the store
-        is away, as soon as it is back, while the thread goes on from memory."""
+    def _delivered(self, item: Item, thread: Thread | None) -> None:
+        """Write down that Slack took `item` (and a parent's thread, on the number's row) right away, with whatever
+        else was delivered meanwhile; if the store is away, as soon as it is back, while the thread goes on from
+        memory."""
         if item.id is None:
             return
-        item_id = item.id
+        self._to_mark[item.id] = (
+            (item.number_id, *thread) if item.kind == PARENT and thread is not None else None
+        )
+        if self._marker is None or self._marker.done():
+            self._marker = asyncio.get_running_loop().create_task(self._mark_delivered())
 
-        parent = (item.number_id, *thread) if item.kind == PARENT and thread is not None else None
-
-        async def write() -> None:  # a parent's thread goes on the number's row in the same transaction
-            await self.store.outbox_delivered(item_id, parent)
-
-        try:
-            await write()
-        except StoreUnavailable as error:
-            log.warning(
-                "delivered Slack message %s is written down once the store is back (%s)", item_id, error
-            )
-            task = asyncio.get_running_loop().create_task(write_until_stored(write))
-            self._writes.add(task)
-            task.add_done_callback(self._writes.discard)
+    async def _mark_delivered(self) -> None:
+        pause = self.first_pause
+        while self._to_mark:
+            marks = dict(self._to_mark)
+            try:
+                await self.store.outbox_delivered(marks)
+            except StoreUnavailable as error:
+                log.warning(
+                    "%d delivered Slack message(s) are written down once the store is back (%s)",
+                    len(marks),
+                    error,
+                )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, LONGEST_PAUSE)
+                continue
+            for item_id in marks:
+                del self._to_mark[item_id]
+            pause = self.first_pause
 
     # --- the loop: leases and what other processes left ---
 
@@ -253,12 +280,23 @@ class Outbox:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + flush_seconds
         drains = list(self._drains.values())
         if drains:
             await asyncio.wait(drains, timeout=flush_seconds)
-        for task in [*self._drains.values(), *self._writes]:
+        for task in self._drains.values():
             task.cancel()
-        await asyncio.gather(*self._drains.values(), *self._writes, return_exceptions=True)
+        await asyncio.gather(*self._drains.values(), return_exceptions=True)
+        if self._marker is not None:  # what Slack took must be marked, or another replica would send it again
+            await asyncio.wait([self._marker], timeout=max(deadline - loop.time(), 0.5))
+            self._marker.cancel()
+            await asyncio.gather(self._marker, return_exceptions=True)
+        if self._to_mark:
+            log.error(
+                "%d Slack message(s) were delivered but not marked: they may be sent again",
+                len(self._to_mark),
+            )
         left = [item for line in self._lines.values() for item in line]
         if not left:
             return

@@ -5,8 +5,6 @@ Everything for a number's thread goes through the outbox (bot/slack/outbox.py): 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from datetime import timedelta
@@ -27,10 +25,6 @@ from bot.slack.words import describe
 from bot.store import Number, Store
 
 log = logging.getLogger(__name__)
-
-# How long open() waits for the parent message's first attempt: a healthy Slack answers well within it, and the
-# number goes on with its thread; a Slack that does not answer never holds the provider call up for longer.
-OPEN_WAIT_SECONDS = 1.0
 
 # Answers of chat.postMessage that mean "not in this channel": the thread moves to a DM with the requester.
 CHANNEL_REFUSALS = {
@@ -74,10 +68,8 @@ class SlackThreads:
             )
             channel = number.channel_id or requester.channel_id
             message = {"channel": channel, "text": text, "blocks": blocks, "e164": number.e164}
-            parent = Item(number.id, PARENT, message, requester)
-            await self.outbox.put(parent)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(parent.attempted.wait(), OPEN_WAIT_SECONDS)
+            # Recorded, not waited for: the provider is called while Slack takes it (or cannot).
+            await self.outbox.put(Item(number.id, PARENT, message, requester))
         thread = self.outbox.threads.get(number.id)
         if thread is None:  # not posted yet: the thread's replies wait for it in the outbox
             return number

@@ -774,38 +774,47 @@ class Store:
 
     # --- the Slack outbox ---
 
-    async def outbox_add(self, items: Sequence[OutboxItem], lease: Lease) -> bool:
-        """Record `items` (for one number's thread), held by `lease`, so this process delivers them; True then.
-        Each item's id is set.
-
-        Unless an earlier item of that thread is not this process's to deliver (another replica holds it, or it
-        was handed over): the items then wait, unleased, for whoever claims that one (False)."""
+    async def outbox_add(self, threads: Sequence[Sequence[OutboxItem]], lease: Lease) -> list[bool]:
+        """Record each of `threads` (the items of one put, for one number), in one transaction; each item's id is
+        set. Each thread's items are held by `lease` (True), so this process delivers them, unless an earlier item of
+        that number is not this process's to deliver (another replica holds it, or it was handed over): they then
+        wait, unleased, for whoever claims that one (False)."""
+        number_ids = {item.number_id for items in threads for item in items}
         async with self._writing_rows() as connection:
-            others = await connection.scalar(
-                select(OutboxItem.id)
-                .where(
-                    OutboxItem.number_id.in_({item.number_id for item in items}),
-                    OutboxItem.delivered_at.is_(None),
-                    or_(OutboxItem.lease_owner.is_(None), OutboxItem.lease_owner != lease.owner),
-                )
-                .limit(1)
-            )
-            held = others is None
-            now = utcnow()
-            for item in items:  # one statement each: RETURNING gives each id, on SQLite as on PostgreSQL
-                inserted = await connection.execute(
-                    insert(OutboxItem)
-                    .values(
-                        number_id=item.number_id,
-                        kind=item.kind,
-                        message=item.message,
-                        created_at=now,
-                        lease_owner=lease.owner if held else None,
-                        lease_until=lease.until if held else None,
+            others = set(
+                await connection.scalars(
+                    select(OutboxItem.number_id).where(
+                        OutboxItem.number_id.in_(number_ids),
+                        OutboxItem.delivered_at.is_(None),
+                        or_(OutboxItem.lease_owner.is_(None), OutboxItem.lease_owner != lease.owner),
                     )
-                    .returning(OutboxItem.id)
                 )
-                item.id = inserted.scalar_one()
+            )
+            now = utcnow()
+            held = [not any(item.number_id in others for item in items) for items in threads]
+            rows = [
+                (item, {"lease_owner": lease.owner, "lease_until": lease.until} if mine else {})
+                for items, mine in zip(threads, held, strict=True)
+                for item in items
+            ]
+            values = [
+                {
+                    "number_id": item.number_id,
+                    "kind": item.kind,
+                    "message": item.message,
+                    "created_at": now,
+                    "lease_owner": None,
+                    "lease_until": None,
+                    **leased,
+                }
+                for item, leased in rows
+            ]
+            # One statement for all: the ids come back in the order of `values` (sort_by_parameter_order).
+            inserted = await connection.execute(
+                insert(OutboxItem).returning(OutboxItem.id, sort_by_parameter_order=True), values
+            )
+            for (item, _), item_id in zip(rows, inserted.scalars(), strict=True):
+                item.id = item_id
             return held
 
     async def outbox_claim(self, lease: Lease, limit: int = 50) -> list[OutboxItem]:
@@ -858,20 +867,21 @@ class Store:
                 .values(lease_until=lease.until)
             )
 
-    async def outbox_delivered(self, item_id: int, thread: tuple[int, str, str] | None = None) -> None:
-        """Slack took the item; a parent's `thread` (number id, channel, ts) is written to the number's row in
-        the same transaction."""
+    async def outbox_delivered(self, items: dict[int, tuple[int, str, str] | None]) -> None:
+        """Slack took these items; a parent's thread (number id, channel, ts) goes on the number's row in the same
+        transaction."""
         async with self._writing_rows() as connection:
-            if thread is not None:
-                number_id, channel_id, thread_ts = thread
-                await connection.execute(
-                    update(Number)
-                    .where(Number.id == number_id)
-                    .values(channel_id=channel_id, thread_ts=thread_ts, updated_at=utcnow())
-                )
+            for thread in items.values():
+                if thread is not None:
+                    number_id, channel_id, thread_ts = thread
+                    await connection.execute(
+                        update(Number)
+                        .where(Number.id == number_id)
+                        .values(channel_id=channel_id, thread_ts=thread_ts, updated_at=utcnow())
+                    )
             await connection.execute(
                 update(OutboxItem)
-                .where(OutboxItem.id == item_id)
+                .where(OutboxItem.id.in_(list(items)))
                 .values(delivered_at=utcnow(), lease_until=None)
             )
 
