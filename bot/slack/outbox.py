@@ -260,8 +260,9 @@ class Outbox:
             except StoreUnavailable as error:
                 log.warning("the outbox could not renew or claim: %s", error)
             self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            with contextlib.suppress(TimeoutError):  # asyncio.timeout: no task of its own, as wait_for makes
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
 
     async def poll(self) -> int:
         """Renew what this process holds; claim what nobody does. Returns how many items were claimed."""
