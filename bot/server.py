@@ -40,6 +40,7 @@ from bot.slack.identity import (
     slack_client,
     socket_url,
 )
+from bot.slack.outbox import Outbox
 from bot.slack.threads import SlackThreads
 from bot.store import Store, StoreNewerThanCode
 from handlers.acks import Acknowledgements
@@ -78,6 +79,9 @@ class Deadline:
 NEWER_STORE_RETRY_SECONDS = 5.0
 NEWER_STORE_LOG_EVERY = 12
 
+# At a stop, how long the outbox may still try Slack before it hands what is left to another replica.
+OUTBOX_FLUSH_SECONDS = 2.0
+
 
 @dataclass
 class Bot:
@@ -96,12 +100,14 @@ class Bot:
     gate: Gate
     home: HomePublisher
     acks: Acknowledgements  # HTTP mode counts the requests waiting for their answer (web_app)
+    outbox: Outbox  # what the threads are sent, recorded until Slack takes it
 
     def start(self) -> None:
-        """The background work of a running replica: lease renewal and the sweeper."""
+        """The background work of a running replica: lease renewal, the sweeper and the Slack outbox's claims."""
         crashed = self.numbers.metrics.background_crashed
         self.numbers.leases.start(crashed)
         self.sweeper.start(crashed)
+        self.outbox.start(crashed)
 
     async def close(self, seconds: float = STOP_SECONDS, deadline: Deadline | None = None) -> None:
         """Stop by `deadline` (`seconds` from now if none): operations in flight, bulk lines included, may finish
@@ -116,6 +122,7 @@ class Bot:
                 await self.gate.close()
                 await self.home.close()
                 await self.sweeper.stop()
+                await self.outbox.close(flush_seconds=min(deadline.left(keep=1.0), OUTBOX_FLUSH_SECONDS))
                 await self.session.close()
                 await self.slack_session.close()
                 await self.store.close()
@@ -158,7 +165,14 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
             process_before_response=False,
             logger=logging.getLogger("slack_bolt.wa-bot"),
         )
-    threads = SlackThreads(client, store, accounts, sandbox=settings.wa_bot_sandbox)
+    threads = SlackThreads(
+        client,
+        store,
+        accounts,
+        sandbox=settings.wa_bot_sandbox,
+        lease=timedelta(seconds=settings.wa_bot_lease_seconds),
+        backoff_seconds=backoff_seconds,
+    )
     numbers = Numbers(
         store=store,
         accounts=accounts,
@@ -205,6 +219,7 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
         gate,
         home,
         acks,
+        threads.outbox,
     )
 
 

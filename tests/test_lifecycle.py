@@ -253,6 +253,7 @@ async def test_a_provider_answer_the_store_cannot_record_still_reaches_the_threa
     async with running(settings_for(database_url=f"sqlite+aiosqlite:///{database}"), slack) as person:
         await add_number(person, slack)
         await kaleyra.wait_for_requests(1)
+        await outbox_idle(person)
         with sqlite3.connect(database) as connection:
             connection.execute("ALTER TABLE operations RENAME TO operations_away")
 
@@ -262,6 +263,8 @@ async def test_a_provider_answer_the_store_cannot_record_still_reaches_the_threa
         assert "enter_otp" in buttons_of(reply)
 
         # And when the store comes back, the answer is recorded after all
+        await slack.wait_for("chat.update")
+        await outbox_idle(person)
         with sqlite3.connect(database) as connection:
             connection.execute("ALTER TABLE operations_away RENAME TO operations")
         for _ in range(100):
@@ -270,6 +273,21 @@ async def test_a_provider_answer_the_store_cannot_record_still_reaches_the_threa
                 break
             await asyncio.sleep(0.1)
         assert (number.state, number.phone_number_id) == (State.AWAITING_OTP, "7654XXXXXXXXXX")
+
+
+async def outbox_idle(person: Person) -> None:
+    """Wait until the bot wrote down what Slack took: a blocking sqlite3 connection altering the store would
+    otherwise hold this (the bot's) event loop while the bot holds SQLite's write lock."""
+    await slack_parent(person)
+    for _ in range(500):
+        if person.bot.outbox.idle:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the outbox did not settle")
+
+
+async def slack_parent(person: Person) -> None:
+    await person.slack.wait_for("chat.postMessage", lambda call: "Asked by" in text_of(call.args))
 
 
 async def test_a_stop_hands_unfinished_work_to_the_sweeper(

@@ -118,6 +118,7 @@ async def test_an_empty_store_is_migrated_to_head(store: Store) -> None:
             "batches",
             "numbers",
             "operations",
+            "outbox",
             "sandbox_numbers",
         }
         assert await connection.run_sync(drift) == []

@@ -1,17 +1,26 @@
-"""The Slack side of the `Threads` port: parent messages, thread replies, and word to the requester."""
+"""The Slack side of the `Threads` port: parent messages, thread replies, and word to the requester.
+
+Everything for a number's thread goes through the outbox (bot/slack/outbox.py): recorded, then delivered by
+`deliver()`, in order, until Slack takes it. Word to the requester (`tell`) goes straight to Slack."""
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import timedelta
+from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.accounts import KaleyraAccount, MetaAccount
 from bot.lifecycle.events import Event, Requester
+from bot.providers.sandbox import otp_of
 from bot.slack import views
 from bot.slack.home import HomePublisher
+from bot.slack.outbox import EDIT, MASK, NOTICE, PARENT, REPLY, Item, Outbox, Thread, unsent
 from bot.slack.words import describe
 from bot.store import Number, Store
 
@@ -39,36 +48,38 @@ class SlackThreads:
         store: Store,
         accounts: dict[str, KaleyraAccount | MetaAccount],
         sandbox: bool = False,
+        lease: timedelta = timedelta(seconds=45),
+        backoff_seconds: float = 0.5,
     ) -> None:
         self.client = client
         self.store = store
         self.accounts = accounts
         self.sandbox = sandbox
         self.home: HomePublisher | None = None  # set once the use-cases exist: it reads through them
+        self.outbox = Outbox(store, self.deliver, lease, first_pause=backoff_seconds)
 
     async def open(self, number: Number, requester: Requester) -> Number:
-        """Post the number's parent message unless it has one; in a DM when the channel refuses the bot."""
+        """Record the number's parent message unless it has one; it goes in a DM if the channel refuses the bot."""
         if number.channel_id and number.thread_ts:
             return number
-        text, blocks = views.parent_message(number, self.accounts.get(number.account), sandbox=self.sandbox)
-        channel = number.channel_id or requester.channel_id
-        try:
-            posted = await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
-        except SlackApiError as error:
-            reason = error.response.get("error", "refused")
-            if reason not in CHANNEL_REFUSALS:  # rate limits, outages: not a reason to move the thread
-                raise
-            posted = await self.client.chat_postMessage(channel=requester.user_id, text=text, blocks=blocks)
-            await self.tell(
-                requester,
-                f":warning: I can't post in <#{channel}> (`{reason}`): invite me with "
-                f"`/invite @wa-bot`. I've started the thread for {number.e164} in our DM "
-                "instead, and everything about it will go there.",
+        if number.id not in self.outbox.threads:
+            text, blocks = views.parent_message(
+                number, self.accounts.get(number.account), sandbox=self.sandbox
             )
-        return await self.store.change(number.id, channel_id=posted["channel"], thread_ts=posted["ts"])
+            channel = number.channel_id or requester.channel_id
+            message = {"channel": channel, "text": text, "blocks": blocks, "e164": number.e164}
+            # Recorded, not waited for: the provider is called while Slack takes it (or cannot).
+            await self.outbox.put(Item(number.id, PARENT, message, requester))
+        thread = self.outbox.threads.get(number.id)
+        if thread is None:  # not posted yet: the thread's replies wait for it in the outbox
+            return number
+        opened = Number(**{column.key: getattr(number, column.key) for column in Number.__table__.columns})
+        opened.channel_id, opened.thread_ts = thread
+        return opened
 
     async def post(self, number: Number, event: Event, requester: Requester) -> None:
-        """Reply in the thread and bring the parent message up to date; if the thread is gone, tell the person.
+        """Record the reply in the thread and the parent message's edit to the new state; the outbox delivers them
+        (if the thread could not be started anywhere, the person is told instead).
 
         Whoever acted from somewhere else than the thread (another channel, or a thread that lives in someone
         else's DM) hears the result too, ephemerally, with a link to the thread. Their App Home is republished.
@@ -76,9 +87,6 @@ class SlackThreads:
         if self.home is not None:  # in the background: never slows an acknowledgement or this reply
             self.home.schedule(requester.user_id)
         summary, lines = describe(event, number.e164)
-        if not (number.channel_id and number.thread_ts):  # open() failed earlier: the person still hears
-            await self.tell(requester, "\n".join([f"{number.e164}: {summary}", *lines]))
-            return
         account = self.accounts.get(number.account)
         resend = event.awaiting_code and isinstance(account, KaleyraAccount) and account.api_version == "v2"
         text, blocks = views.thread_reply(
@@ -89,35 +97,107 @@ class SlackThreads:
             offer_resend=resend,
             retry_operation_id=event.retry_operation_id,
         )
-        try:
-            await self.client.chat_postMessage(
-                channel=number.channel_id, thread_ts=number.thread_ts, text=text, blocks=blocks
-            )
-        except SlackApiError as error:
-            log.warning(
-                "could not reply in the thread of number %s: %s", number.id, error.response.get("error")
-            )
-            await self.tell(requester, "\n".join([f"{number.e164}: {summary}", *lines]))
-        else:
-            if requester.channel_id != number.channel_id and requester.user_id != number.channel_id:
-                link = views.thread_link(number.channel_id, number.thread_ts)
-                await self.tell(requester, f"{number.e164}: {summary}{link}")
+        told = "\n".join([f"{number.e164}: {summary}", *lines])
         parent_text, parent_blocks = views.parent_message(number, account, sandbox=self.sandbox)
+        # The sandbox's code is derived, never stored: the outbox's record holds a mask, filled in at delivery.
+        secret = event.facts.sandbox_otp
+        extra = {"sandbox_code_of": number.phone_number_id} if secret and number.phone_number_id else {}
+        items = [
+            Item(number.id, REPLY, {"text": text, "blocks": blocks, "told": told, **extra}, requester, secret)
+        ]
+        thread = self.outbox.threads.get(number.id) or (
+            (number.channel_id, number.thread_ts) if number.channel_id and number.thread_ts else None
+        )
+        if thread is None or _elsewhere(
+            requester, thread
+        ):  # decided at delivery when the thread is not known
+            items.append(Item(number.id, NOTICE, {"text": f"{number.e164}: {summary}"}, requester))
+        items.append(Item(number.id, EDIT, {"text": parent_text, "blocks": parent_blocks}, requester))
+        await self.outbox.put(*items)
+
+    async def deliver(self, item: Item, thread: Thread | None) -> Thread | None:
+        """Make the outbox's `item` in Slack; the thread it now knows. Raises what `unsent()` reads as "try again";
+        Slack's lasting refusals are answered as before: the thread moves to a DM, or the person is told."""
+        message = _unmasked(item.message)
+        if item.kind == PARENT:
+            if thread is None and item.claimed:  # another process may have posted it before it stopped
+                thread = await self._stored_thread(item.number_id)
+            return thread or await self._post_parent(message, item.requester)
+        if thread is None:
+            thread = await self._stored_thread(item.number_id)
+        requester = item.requester
+        if item.kind == REPLY:
+            if thread is None:  # the thread could not be started anywhere: the person still hears
+                await self.tell(requester, message["told"])
+                return None
+            try:
+                await self.client.chat_postMessage(
+                    channel=thread[0], thread_ts=thread[1], text=message["text"], blocks=message["blocks"]
+                )
+            except SlackApiError as error:
+                if unsent(error):
+                    raise
+                log.warning(
+                    "could not reply in the thread of number %s: %s",
+                    item.number_id,
+                    error.response.get("error"),
+                )
+                await self.tell(requester, message["told"])
+        elif item.kind == NOTICE:
+            if thread is not None and _elsewhere(requester, thread):
+                await self._tell(requester, message["text"] + views.thread_link(*thread))
+        elif item.kind == EDIT and thread is not None:
+            try:
+                await self.client.chat_update(
+                    channel=thread[0], ts=thread[1], text=message["text"], blocks=message["blocks"]
+                )
+            except SlackApiError as error:
+                if unsent(error):
+                    raise
+                log.warning(
+                    "could not update the parent of number %s: %s",
+                    item.number_id,
+                    error.response.get("error"),
+                )
+        return thread
+
+    async def _post_parent(self, message: dict[str, Any], requester: Requester) -> Thread:
+        text, blocks, channel = message["text"], message["blocks"], message["channel"]
         try:
-            await self.client.chat_update(
-                channel=number.channel_id, ts=number.thread_ts, text=parent_text, blocks=parent_blocks
-            )
+            posted = await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks)
         except SlackApiError as error:
-            log.warning(
-                "could not update the parent of number %s: %s", number.id, error.response.get("error")
+            reason = error.response.get("error", "refused")
+            if reason not in CHANNEL_REFUSALS:  # rate limits, outages: not a reason to move the thread
+                raise
+            posted = await self.client.chat_postMessage(channel=requester.user_id, text=text, blocks=blocks)
+            await self.tell(
+                requester,
+                f":warning: I can't post in <#{channel}> (`{reason}`): invite me with "
+                f"`/invite @wa-bot`. I've started the thread for {message['e164']} in our DM "
+                "instead, and everything about it will go there.",
             )
+        return str(posted["channel"]), str(posted["ts"])
+
+    async def _stored_thread(self, number_id: int) -> Thread | None:
+        number = await self.store.number(number_id)
+        if number is None or not (number.channel_id and number.thread_ts):
+            return None
+        return number.channel_id, number.thread_ts
 
     async def refuse(self, requester: Requester, number: Number, reason: str) -> None:
         """Nothing was done: say why, with the number's state and a link to its thread."""
         await self.tell(requester, views.refusal(number, reason))
 
     async def tell(self, requester: Requester, text: str) -> None:
-        """Ephemerally: through the command's response_url, else in the channel, else (or from the App Home) by DM."""
+        """Ephemerally: through the command's response_url, else in the channel, else (or from the App Home) by DM.
+        Never raises for Slack's sake: what cannot be said is logged."""
+        try:
+            await self._tell(requester, text)
+        except (SlackApiError, aiohttp.ClientError, OSError, TimeoutError) as error:
+            reason = error.response.get("error") if isinstance(error, SlackApiError) else type(error).__name__
+            log.warning("could not tell %s something: %s", requester.user_id, reason)
+
+    async def _tell(self, requester: Requester, text: str) -> None:
         if requester.response_url:
             try:
                 sent = await AsyncWebhookClient(requester.response_url).send_dict(
@@ -136,5 +216,20 @@ class SlackThreads:
             )
             return
         except SlackApiError as error:
+            if unsent(error):
+                raise
             log.info("ephemeral refused (%s); sending a DM", error.response.get("error"))
         await self.client.chat_postMessage(channel=requester.user_id, text=text)
+
+
+def _elsewhere(requester: Requester, thread: Thread) -> bool:
+    """The person acted somewhere else than the thread's conversation."""
+    return requester.channel_id != thread[0] and requester.user_id != thread[0]
+
+
+def _unmasked(message: dict[str, Any]) -> dict[str, Any]:
+    """The message as Slack gets it: a sandbox code the store kept masked is derived again from its number's ID."""
+    of = message.get("sandbox_code_of")
+    if not of or MASK not in json.dumps(message):
+        return message
+    return dict(json.loads(json.dumps(message).replace(MASK, otp_of(of))))

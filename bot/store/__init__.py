@@ -4,7 +4,7 @@ Never an API key, a token or an OTP: operations keep what a person typed minus t
 provider answered.
 """
 
-from bot.store.models import Base, Batch, Number, Operation, Outcome, SandboxNumber, utcnow
+from bot.store.models import Base, Batch, Number, Operation, OutboxItem, Outcome, SandboxNumber, utcnow
 from bot.store.store import (
     AuditRow,
     BatchLost,
@@ -33,6 +33,7 @@ __all__ = [
     "MoveRefused",
     "Number",
     "Operation",
+    "OutboxItem",
     "Outcome",
     "SandboxNumber",
     "Schema",

@@ -106,6 +106,22 @@ class Batch(Base):
     lease_until: Mapped[datetime | None]
 
 
+class OutboxItem(Base):
+    """A message or edit the bot means to make in a number's thread (bot/slack/outbox.py): recorded first, then
+    delivered, in id order per number, by the process whose lease it holds; `delivered_at` once Slack took it."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number_id: Mapped[int] = mapped_column(ForeignKey("numbers.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # parent, reply, notice, edit
+    message: Mapped[dict[str, Any]]  # what Slack is sent (never a response_url, never a sandbox code)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(index=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+
+
 class SandboxNumber(Base):
     """A number the built-in sandbox provider holds, as Kaleyra would (never an OTP: it is derived, not kept)."""
 

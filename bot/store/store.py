@@ -22,7 +22,9 @@ from sqlalchemy import (
     Connection,
     and_,
     case,
+    exists,
     func,
+    insert,
     inspect,
     or_,
     select,
@@ -32,9 +34,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import aliased
 
-from bot.store.models import Base, Batch, Number, Operation, Outcome, SandboxNumber, utcnow
+from bot.store.models import Base, Batch, Number, Operation, OutboxItem, Outcome, SandboxNumber, utcnow
 
 # Operations written before leases existed count as expired this long after they were asked for.
 UNLEASED_GRACE = timedelta(minutes=2)
@@ -299,6 +308,13 @@ class Store:
         with _unavailable_as_store_error():
             async with self._write_turn, self._sessions.begin() as session:
                 yield session
+
+    @asynccontextmanager
+    async def _writing_rows(self) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction that writes plain rows, no ORM (the outbox's many small writes)."""
+        with _unavailable_as_store_error():
+            async with self._write_turn, self.engine.begin() as connection:
+                yield connection
 
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[AsyncSession]:
@@ -777,6 +793,134 @@ class Store:
                 select(Operation).where(Operation.batch_id == batch_id).order_by(Operation.id)
             )
             return {operation.batch_line: operation for operation in rows if operation.batch_line is not None}
+
+    # --- the Slack outbox ---
+
+    async def outbox_add(self, threads: Sequence[Sequence[OutboxItem]], lease: Lease) -> list[bool]:
+        """Record each of `threads` (the items of one put, for one number), in one transaction; each item's id is
+        set. Each thread's items are held by `lease` (True), so this process delivers them, unless an earlier item of
+        that number is not this process's to deliver (another replica holds it, or it was handed over): they then
+        wait, unleased, for whoever claims that one (False)."""
+        number_ids = {item.number_id for items in threads for item in items}
+        async with self._writing_rows() as connection:
+            others = set(
+                await connection.scalars(
+                    select(OutboxItem.number_id).where(
+                        OutboxItem.number_id.in_(number_ids),
+                        OutboxItem.delivered_at.is_(None),
+                        or_(OutboxItem.lease_owner.is_(None), OutboxItem.lease_owner != lease.owner),
+                    )
+                )
+            )
+            now = utcnow()
+            held = [not any(item.number_id in others for item in items) for items in threads]
+            rows = [
+                (item, {"lease_owner": lease.owner, "lease_until": lease.until} if mine else {})
+                for items, mine in zip(threads, held, strict=True)
+                for item in items
+            ]
+            values = [
+                {
+                    "number_id": item.number_id,
+                    "kind": item.kind,
+                    "message": item.message,
+                    "created_at": now,
+                    "lease_owner": None,
+                    "lease_until": None,
+                    **leased,
+                }
+                for item, leased in rows
+            ]
+            # One statement for all: the ids come back in the order of `values` (sort_by_parameter_order).
+            inserted = await connection.execute(
+                insert(OutboxItem).returning(OutboxItem.id, sort_by_parameter_order=True), values
+            )
+            for (item, _), item_id in zip(rows, inserted.scalars(), strict=True):
+                item.id = item_id
+            return held
+
+    async def outbox_claim(self, lease: Lease, limit: int = 50) -> list[OutboxItem]:
+        """Undelivered items nobody holds (their lease ran out, or was released), thread by thread: a thread is
+        claimed when its first undelivered item is free, and then all its free items with it, in order. Locked
+        rows are another replica's claim: skipped, and the rest of their thread waits behind them."""
+        now = utcnow()
+        free = and_(
+            OutboxItem.delivered_at.is_(None),
+            or_(OutboxItem.lease_until.is_(None), OutboxItem.lease_until < now),
+        )
+        earlier = aliased(OutboxItem)
+        first_in_line = ~exists().where(
+            earlier.number_id == OutboxItem.number_id,
+            earlier.delivered_at.is_(None),
+            earlier.id < OutboxItem.id,
+        )
+        async with self._writing() as session:
+            threads = list(
+                await session.scalars(
+                    select(OutboxItem.number_id)
+                    .where(free, first_in_line)
+                    .order_by(OutboxItem.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+            )
+            if not threads:
+                return []
+            claimed = await session.scalars(
+                update(OutboxItem)
+                .where(OutboxItem.number_id.in_(threads), free)
+                .values(lease_owner=lease.owner, lease_until=lease.until)
+                .returning(OutboxItem)
+            )
+            return sorted(claimed, key=lambda item: item.id)
+
+    async def outbox_renew(self, item_ids: Collection[int], lease: Lease) -> None:
+        """Keep this process's undelivered items its own while Slack keeps it waiting."""
+        if not item_ids:
+            return
+        async with self._writing() as session:
+            await session.execute(
+                update(OutboxItem)
+                .where(
+                    OutboxItem.id.in_(list(item_ids)),
+                    OutboxItem.lease_owner == lease.owner,
+                    OutboxItem.delivered_at.is_(None),
+                )
+                .values(lease_until=lease.until)
+            )
+
+    async def outbox_delivered(self, items: dict[int, tuple[int, str, str] | None]) -> None:
+        """Slack took these items; a parent's thread (number id, channel, ts) goes on the number's row in the same
+        transaction."""
+        async with self._writing_rows() as connection:
+            for thread in items.values():
+                if thread is not None:
+                    number_id, channel_id, thread_ts = thread
+                    await connection.execute(
+                        update(Number)
+                        .where(Number.id == number_id)
+                        .values(channel_id=channel_id, thread_ts=thread_ts, updated_at=utcnow())
+                    )
+            await connection.execute(
+                update(OutboxItem)
+                .where(OutboxItem.id.in_(list(items)))
+                .values(delivered_at=utcnow(), lease_until=None)
+            )
+
+    async def outbox_release(self, item_ids: Collection[int], owner: str) -> None:
+        """Hand undelivered items to whichever replica claims next (at a stop), rather than when their lease ends."""
+        if not item_ids:
+            return
+        async with self._writing() as session:
+            await session.execute(
+                update(OutboxItem)
+                .where(
+                    OutboxItem.id.in_(list(item_ids)),
+                    OutboxItem.lease_owner == owner,
+                    OutboxItem.delivered_at.is_(None),
+                )
+                .values(lease_until=utcnow() - timedelta(seconds=1))
+            )
 
     # --- the sandbox provider's numbers ---
 

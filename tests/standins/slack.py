@@ -69,6 +69,9 @@ class SlackStandIn(LocalServer):
         self.bot_token = bot_token
         self.usergroups: dict[str, list[str]] = dict(usergroups or {})
         self.calls: list[SlackCall] = []
+        # Web API calls that an outage (see `outage`) kept from Slack: attempted, never taken.
+        self.refused: list[SlackCall] = []
+        self._outage: tuple[str, int] | None = None
         # Views that are open now, by id, as last opened/updated; close_view() removes one.
         self.views: dict[str, dict[str, Any]] = {}
         # Each user's App Home as last published (views.publish), by user id.
@@ -117,6 +120,17 @@ class SlackStandIn(LocalServer):
         if seconds < 0:
             raise ValueError("seconds must be 0 or more")
         self._delays[method] = seconds
+
+    def outage(self, how: str = "drop", retry_after: int = 0) -> None:
+        """Until `restore()`, Slack is unreachable for every Web API call: "drop" closes the connection without an
+        answer, "503" answers a proxy's HTTP 503 page, "429" answers HTTP 429 with Retry-After `retry_after`.
+        Such calls go to `refused`, not `calls`."""
+        if how not in ("drop", "503", "429"):
+            raise ValueError("how is drop, 503 or 429")
+        self._outage = (how, retry_after)
+
+    def restore(self) -> None:
+        self._outage = None
 
     def close_view(self, view_id: str) -> None:
         """As if the person closed the modal: later views.update calls for it get not_found."""
@@ -206,6 +220,22 @@ class SlackStandIn(LocalServer):
         authorization = request.headers.get("Authorization", "")
         token = authorization.removeprefix("Bearer ") if authorization.startswith("Bearer ") else None
         token = token or args.get("token")
+        if self._outage is not None:
+            self.refused.append(SlackCall(method, args, token))
+            how, retry_after = self._outage
+            if how == "503":
+                return web.Response(
+                    status=503, text="<html>503 Service Unavailable</html>", content_type="text/html"
+                )
+            if how == "429":
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"},
+                    status=429,
+                    headers={"Retry-After": str(retry_after)},
+                )
+            assert request.transport is not None
+            request.transport.abort()  # as a network that drops the connection: no answer at all
+            return web.Response()
         self.calls.append(SlackCall(method, args, token))
         if self._delays.get(method):
             await asyncio.sleep(self._delays[method])
