@@ -8,8 +8,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.accounts import KaleyraAccount, MetaAccount
+from bot.accounts import Account
 from bot.lifecycle.events import Event, Requester
+from bot.providers.dialects import dialect_of
 from bot.slack import views
 from bot.slack.home import HomePublisher
 from bot.slack.words import describe
@@ -37,7 +38,7 @@ class SlackThreads:
         self,
         client: AsyncWebClient,
         store: Store,
-        accounts: dict[str, KaleyraAccount | MetaAccount],
+        accounts: dict[str, Account],
         sandbox: bool = False,
     ) -> None:
         self.client = client
@@ -80,7 +81,7 @@ class SlackThreads:
             await self.tell(requester, "\n".join([f"{number.e164}: {summary}", *lines]))
             return
         account = self.accounts.get(number.account)
-        resend = event.awaiting_code and isinstance(account, KaleyraAccount) and account.api_version == "v2"
+        resend = event.awaiting_code and account is not None and dialect_of(account).offers_resend
         text, blocks = views.thread_reply(
             summary,
             lines,
