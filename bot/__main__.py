@@ -13,7 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import logs
-from bot.accounts import AccountsError, KaleyraAccount, accounts_from
+from bot.accounts import AccountsError, accounts_from
 from bot.settings import EXPECTED, Settings, StoreSettings, problems_of
 
 if TYPE_CHECKING:
@@ -77,12 +77,7 @@ def run() -> None:
         _stop(problems_of(error))
     except AccountsError as error:
         _stop(error.problems)
-    secrets = settings.secrets + [
-        account.api_key.get_secret_value()
-        if isinstance(account, KaleyraAccount)
-        else account.access_token.get_secret_value()
-        for account in accounts.values()
-    ]
+    secrets = settings.secrets + [account.secret.get_secret_value() for account in accounts.values()]
     logs.configure(settings.log_level, secrets, settings.log_format)
     from bot.server import StoreUnreachable, serve  # the heavy imports only once the settings hold
     from bot.slack.identity import SlackRefusedToken, SlackUnreachable

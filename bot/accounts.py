@@ -44,6 +44,10 @@ class KaleyraAccount(BaseModel):
         return (self.base_url or KALEYRA_V1_URL).rstrip("/")
 
     @property
+    def secret(self) -> SecretStr:
+        return self.api_key
+
+    @property
     def label(self) -> str:
         return f"{self.name} (Kaleyra {self.api_version}, {self.region.upper()} pod, WABA {self.waba_id})"
 
@@ -61,6 +65,10 @@ class MetaAccount(BaseModel):
     graph_url: str = Field(default="https://graph.facebook.com", pattern=r"^https?://")
 
     @property
+    def secret(self) -> SecretStr:
+        return self.access_token
+
+    @property
     def label(self) -> str:
         return f"{self.name} (Meta, business {self.business_id})"
 
@@ -70,8 +78,8 @@ SANDBOX_ACCOUNT = KaleyraAccount(
     name="sandbox", sid="SANDBOX", api_key=SecretStr("sandbox-no-key"), waba_id="SANDBOX"
 )
 
-Account = Annotated[KaleyraAccount | MetaAccount, Field(discriminator="provider")]
-_ACCOUNT = TypeAdapter[KaleyraAccount | MetaAccount](Account)
+Account = KaleyraAccount | MetaAccount  # its kind is decided once, by bot/providers/dialects.py
+_ACCOUNT = TypeAdapter[Account](Annotated[Account, Field(discriminator="provider")])
 
 
 class AccountsError(Exception):
@@ -82,9 +90,9 @@ class AccountsError(Exception):
         self.problems = problems
 
 
-def accounts_from(settings: Settings) -> dict[str, KaleyraAccount | MetaAccount]:
+def accounts_from(settings: Settings) -> dict[str, Account]:
     """The environment's accounts (named `kaleyra` and `meta`) and the accounts file's, by name."""
-    accounts: dict[str, KaleyraAccount | MetaAccount] = {}
+    accounts: dict[str, Account] = {}
     problems: list[str] = []
     kaleyra = {
         "KALEYRA_SID": settings.kaleyra_sid,
@@ -137,7 +145,7 @@ def accounts_from(settings: Settings) -> dict[str, KaleyraAccount | MetaAccount]
     return accounts
 
 
-def load_accounts_file(path: Path) -> list[KaleyraAccount | MetaAccount]:
+def load_accounts_file(path: Path) -> list[Account]:
     """Read a YAML mapping of account name → fields; secrets come from variables named by `*_env` keys."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -151,7 +159,7 @@ def load_accounts_file(path: Path) -> list[KaleyraAccount | MetaAccount]:
         raise AccountsError([f"{path}{line}: not valid YAML ({getattr(error, 'problem', error)})"]) from None
     if not isinstance(root, yaml.MappingNode):
         raise AccountsError([f"{path}:1: expected a mapping of account name to its fields"])
-    accounts: list[KaleyraAccount | MetaAccount] = []
+    accounts: list[Account] = []
     problems: list[str] = []
     for key_node, value_node in root.value:
         name = str(key_node.value)

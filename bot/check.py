@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import logs
-from bot.accounts import AccountsError, KaleyraAccount, accounts_from
+from bot.accounts import AccountsError, accounts_from
 from bot.settings import Settings, SlackSettings, StoreSettings, problems_of
 from bot.slack.identity import SlackRefusedToken, SlackUnreachable, identify, slack_client, socket_url
 from bot.store import Schema, Store
@@ -61,12 +61,7 @@ async def _check() -> list[Line]:
             lines += [Line("FAIL", "accounts", problem) for problem in error.problems]
         else:
             lines.append(Line("ok", "accounts", "; ".join(account.label for account in accounts.values())))
-            secrets += [
-                (
-                    account.api_key if isinstance(account, KaleyraAccount) else account.access_token
-                ).get_secret_value()
-                for account in accounts.values()
-            ]
+            secrets += [account.secret.get_secret_value() for account in accounts.values()]
     logs.configure("WARNING", secrets)  # should a library warn while the store or Slack is asked: redacted
 
     try:

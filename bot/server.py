@@ -20,7 +20,7 @@ from slack_bolt.app.async_app import AsyncApp
 from sqlalchemy.exc import SQLAlchemyError
 
 import handlers
-from bot.accounts import KaleyraAccount, MetaAccount, accounts_from
+from bot.accounts import Account, accounts_from
 from bot.lifecycle.bulk import Bulk
 from bot.lifecycle.operations import Leases
 from bot.lifecycle.sweeper import Sweeper
@@ -89,7 +89,7 @@ class Bot:
 
     settings: Settings
     identity: Identity  # who the token is, from auth.test at build()
-    accounts: dict[str, KaleyraAccount | MetaAccount]
+    accounts: dict[str, Account]
     store: Store
     session: aiohttp.ClientSession  # the providers'
     slack_session: aiohttp.ClientSession  # the Web API's keep-alive connections, apart from slow providers

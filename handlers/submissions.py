@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.accounts import KaleyraAccount, MetaAccount
 from bot.lifecycle.bulk import Bulk
-from bot.lifecycle.usecases import AddRequest, Numbers
+from bot.lifecycle.usecases import Numbers
 from bot.providers.kaleyra import AddWhatsAppNumberRequest
 from bot.slack import forms, views
 from bot.slack.words import explain
@@ -68,19 +68,13 @@ def register(app: AsyncApp, numbers: Numbers, bulk: Bulk, acks: Acknowledgements
         if account is None:
             await ack(response_action="errors", errors=NO_SUCH_ACCOUNT)
             return
-        request: AddRequest
         try:
-            if isinstance(account, MetaAccount):
-                request = forms.add_meta_request(values)
-            elif account.api_version == "v1":
-                request = forms.add_v1_request(values)
-            else:
-                request = forms.add_v2_request(values)
+            request = forms.add_request(account, values)
         except forms.FormErrors as error:
             await ack(response_action="errors", errors=error.errors)
             return
-        number_block = "wa_number" if isinstance(request, AddWhatsAppNumberRequest) else "phone_number"
-        live = await bounded(numbers.live(account.name, forms.e164_of(request)))
+        number_block = forms.number_block(account)
+        live = await bounded(numbers.live(account.name, request.e164))
         if live is not None:  # nothing is sent and nothing changes; the lifecycle would refuse it anyway
             await ack(response_action="errors", errors={number_block: views.live_number(live)})
             return

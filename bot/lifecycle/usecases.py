@@ -13,21 +13,19 @@ from typing import Any
 from aiolimiter import AsyncLimiter
 from pydantic import ValidationError
 
-from bot.accounts import KaleyraAccount, MetaAccount
+from bot.accounts import Account
 from bot.lifecycle.events import Event, Facts, Kind, Requester, Threads
 from bot.lifecycle.operations import Leases, call_with_policy, write_until_stored
 from bot.lifecycle.states import LIVE, Move, State, keep_state, stay_awaiting, to
 from bot.metrics import Metrics
 from bot.providers.base import Providers
+from bot.providers.dialects import AddRequest, dialect_of
 from bot.providers.errors import Delivery, ProviderError
 from bot.providers.kaleyra import (
-    AddPhoneNumberRequest,
-    AddWhatsAppNumberRequest,
     RetryOtpRequest,
     UpdatePhoneNumberRequest,
     VerifyPhoneNumberRequest,
 )
-from bot.providers.meta import AddPhoneNumbersRequest
 from bot.store import (
     AuditRow,
     DuplicateIntent,
@@ -44,8 +42,6 @@ from bot.store import (
 
 log = logging.getLogger(__name__)
 
-Account = KaleyraAccount | MetaAccount
-AddRequest = AddPhoneNumberRequest | AddWhatsAppNumberRequest | AddPhoneNumbersRequest
 RETRYABLE = {Outcome.FAILED, Outcome.UNKNOWN, Outcome.INTERRUPTED}
 ALREADY_LIVE = "ALREADY_LIVE"  # the code of a bulk line refused because its number became live meanwhile
 # The App Home's order: what waits for a person first (a code, a check before retrying, a refusal), then the rest.
@@ -161,14 +157,7 @@ class Numbers:
     ) -> Result:
         """Move the number to adding (refused if it is live), call the provider, record and report the answer."""
         account = self.accounts[account_name]
-        fields: dict[str, Any]
-        if isinstance(request, AddPhoneNumberRequest):
-            e164 = f"{request.country_code}{request.phone_number}"
-            fields = {"display_name": request.name, "verification_type": request.verification_type}
-        elif isinstance(request, AddWhatsAppNumberRequest):
-            e164, fields = request.wa_number, {"display_name": request.display_name}
-        else:
-            e164, fields = request.phone_number, {}
+        e164, fields = request.e164, request.number_columns()
         started = await self._start(
             account_name,
             e164,
@@ -230,7 +219,6 @@ class Numbers:
     ) -> Result:
         """Check the code with Kaleyra, under the stored ID or the one the person typed (then unconfirmed)."""
         account = self.accounts[account_name]
-        assert isinstance(account, KaleyraAccount)
         guard = (
             to(Move.IDENTIFY, phone_number_id=phone_number_id, phone_number_id_confirmed=False)
             if phone_number_id
@@ -310,7 +298,6 @@ class Numbers:
             return Result(done=False)
         number, operation = started
         account = self.accounts[account_name]
-        assert isinstance(account, KaleyraAccount)
         sending = UpdatePhoneNumberRequest.model_validate({"phone_number": number.e164, **changed})
 
         async def call() -> Answer:
@@ -329,7 +316,8 @@ class Numbers:
         if number is not None and not await self.usable(number, requester):
             return Result(done=False)
         account = self.accounts.get(number.account) if number else None
-        if number is None or number.state != State.AWAITING_OTP or not isinstance(account, KaleyraAccount):
+        verifies = account is not None and dialect_of(account).verifies
+        if number is None or account is None or number.state != State.AWAITING_OTP or not verifies:
             e164 = number.e164 if number else "This number"
             await self.threads.tell(requester, f"{e164} is not waiting for a code, so none was sent.")
             return Result(done=False)
@@ -421,11 +409,7 @@ class Numbers:
 
     def add_request(self, account: Account, typed: dict[str, Any]) -> AddRequest:
         """The add request `typed` (as an operation or a batch line recorded it) for `account`'s API."""
-        if isinstance(account, MetaAccount):
-            return AddPhoneNumbersRequest.model_validate(typed)
-        if account.api_version == "v1":
-            return AddWhatsAppNumberRequest.model_validate(typed)
-        return AddPhoneNumberRequest.model_validate(typed)
+        return dialect_of(account).add_request.model_validate(typed)
 
     # --- the shape of every operation ---
 

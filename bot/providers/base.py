@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.accounts import KaleyraAccount, MetaAccount
+from bot.accounts import Account, MetaAccount
 
 if TYPE_CHECKING:
     from bot.providers.kaleyra import (
@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     )
     from bot.providers.meta import AddPhoneNumbersRequest
 
-Account = KaleyraAccount | MetaAccount
 # The longest phone number ID wa-bot keeps (numbers.phone_number_id, the OTP form's field): a longer "ID" in a
 # success is none wa-bot can use, so that success is unclear.
 LONGEST_ID = 255
@@ -49,9 +48,9 @@ class Provider(Protocol):
         account: Account,
         request: AddPhoneNumberRequest | AddWhatsAppNumberRequest | AddPhoneNumbersRequest,
     ) -> Added: ...
-    async def verify(self, account: KaleyraAccount, request: VerifyPhoneNumberRequest) -> None: ...
-    async def update(self, account: KaleyraAccount, request: UpdatePhoneNumberRequest) -> None: ...
-    async def resend(self, account: KaleyraAccount, request: RetryOtpRequest) -> str | None:
+    async def verify(self, account: Account, request: VerifyPhoneNumberRequest) -> None: ...
+    async def update(self, account: Account, request: UpdatePhoneNumberRequest) -> None: ...
+    async def resend(self, account: Account, request: RetryOtpRequest) -> str | None:
         """Ask for a new code; the sandbox returns the code that works, real providers None."""
         ...
 

@@ -23,7 +23,7 @@ from pydantic import (
     field_validator,
 )
 
-from bot.accounts import KaleyraAccount
+from bot.accounts import Account, KaleyraAccount
 from bot.providers.base import LONGEST_ID, Added
 from bot.providers.errors import Delivery, ProviderError, connect_seconds, seconds_to_wait
 
@@ -106,6 +106,14 @@ class AddPhoneNumberRequest(BaseModel):
     verification_type: Literal["SMS", "VOICE"]
     country_code: str = Field(pattern=r"^\+\d{1,4}$")
 
+    @property
+    def e164(self) -> str:
+        return f"{self.country_code}{self.phone_number}"
+
+    def number_columns(self) -> dict[str, Any]:
+        """What the add says about the number that the store keeps on it."""
+        return {"display_name": self.name, "verification_type": self.verification_type}
+
 
 class VerifyPhoneNumberRequest(BaseModel):
     id: str = Field(min_length=1)
@@ -149,6 +157,14 @@ class AddWhatsAppNumberRequest(BaseModel):
     business_category: str | None = None
     contact_email: EmailStr | None = None
     website: WebUrl | None = None
+
+    @property
+    def e164(self) -> str:
+        return self.wa_number
+
+    def number_columns(self) -> dict[str, Any]:
+        """What the add says about the number that the store keeps on it."""
+        return {"display_name": self.display_name}
 
 
 class KaleyraResponse(BaseModel):
@@ -401,12 +417,18 @@ class KaleyraProvider:
             via=request.verification_type,
         )
 
-    async def verify(self, account: KaleyraAccount, request: VerifyPhoneNumberRequest) -> None:
-        await self.client.verify_phone_number(account, request)
+    async def verify(self, account: Account, request: VerifyPhoneNumberRequest) -> None:
+        await self.client.verify_phone_number(_kaleyra(account), request)
 
-    async def update(self, account: KaleyraAccount, request: UpdatePhoneNumberRequest) -> None:
-        await self.client.update_phone_number(account, request)
+    async def update(self, account: Account, request: UpdatePhoneNumberRequest) -> None:
+        await self.client.update_phone_number(_kaleyra(account), request)
 
-    async def resend(self, account: KaleyraAccount, request: RetryOtpRequest) -> str | None:
-        await self.client.retry_otp(account, request)
+    async def resend(self, account: Account, request: RetryOtpRequest) -> str | None:
+        await self.client.retry_otp(_kaleyra(account), request)
         return None
+
+
+def _kaleyra(account: Account) -> KaleyraAccount:
+    """Only a Kaleyra account reaches Kaleyra's calls (Providers.of chooses by the account)."""
+    assert isinstance(account, KaleyraAccount), f"account {account.name} is not a Kaleyra account"
+    return account

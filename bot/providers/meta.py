@@ -17,6 +17,14 @@ NEVER_RETRIED = {400, 401, 403, 404, 422}
 class AddPhoneNumbersRequest(BaseModel):
     phone_number: str = Field(pattern=r"^\+\d{6,18}$")
 
+    @property
+    def e164(self) -> str:
+        return self.phone_number
+
+    def number_columns(self) -> dict[str, Any]:
+        """What the add says about the number that the store keeps on it: nothing but the number."""
+        return {}
+
 
 class AddPhoneNumbersResponse(BaseModel):
     model_config = ConfigDict(extra="allow")

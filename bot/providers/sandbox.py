@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from typing import Any
 
-from bot.accounts import KaleyraAccount, MetaAccount
+from bot.accounts import Account, KaleyraAccount, MetaAccount
 from bot.providers import documented as doc
 from bot.providers.base import Added
 from bot.providers.errors import ProviderError
@@ -83,8 +83,7 @@ class Sandbox:
         _on_purpose(request.name, doc.V2_ADD_FAILURES)
         if len(request.name) > 255:
             raise _refuse(doc.V2_ADD_FAILURES["name_too_long"])
-        e164 = f"{request.country_code}{request.phone_number}"
-        number = await self._new(account.name, e164, doc.V2_ADD_FAILURES)
+        number = await self._new(account.name, request.e164, doc.V2_ADD_FAILURES)
         return Added(
             self.name,
             number.phone_number_id,
@@ -95,7 +94,7 @@ class Sandbox:
             sandbox_otp=otp_of(number.phone_number_id),
         )
 
-    async def verify(self, account: KaleyraAccount, request: VerifyPhoneNumberRequest) -> None:
+    async def verify(self, account: Account, request: VerifyPhoneNumberRequest) -> None:
         number = await self._known(account, request.phone_number, request.id, doc.V2_VERIFY_FAILURES)
         if number.verified:
             raise _refuse(doc.V2_VERIFY_FAILURES["already_approved"])
@@ -103,7 +102,7 @@ class Sandbox:
             raise _refuse(doc.V2_VERIFY_FAILURES["incorrect_otp_format"])
         await self.store.sandbox_change(number.id, verified=True)
 
-    async def update(self, account: KaleyraAccount, request: UpdatePhoneNumberRequest) -> None:
+    async def update(self, account: Account, request: UpdatePhoneNumberRequest) -> None:
         _on_purpose(request.about, doc.V2_UPDATE_FAILURES)
         number = await self.store.sandbox_number(account.name, request.phone_number)
         if number is None:
@@ -111,7 +110,7 @@ class Sandbox:
         changed = request.model_dump(mode="json", exclude_none=True, exclude={"phone_number"})
         await self.store.sandbox_change(number.id, profile={**number.profile, **changed})
 
-    async def resend(self, account: KaleyraAccount, request: RetryOtpRequest) -> str | None:
+    async def resend(self, account: Account, request: RetryOtpRequest) -> str | None:
         number = await self._known(account, request.phone_number, request.id, doc.V2_VERIFY_FAILURES)
         return otp_of(number.phone_number_id)
 
@@ -123,7 +122,7 @@ class Sandbox:
         return number
 
     async def _known(
-        self, account: KaleyraAccount, e164: str, phone_number_id: str, failures: dict[str, dict[str, Any]]
+        self, account: Account, e164: str, phone_number_id: str, failures: dict[str, dict[str, Any]]
     ) -> SandboxNumber:
         number = await self.store.sandbox_number(account.name, e164)
         if number is None or number.phone_number_id != phone_number_id:

@@ -11,7 +11,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.accounts import KaleyraAccount, MetaAccount
+from bot.accounts import Account
 from bot.lifecycle.bulk import Failure, Progress
 from bot.slack import views
 from bot.slack.home import HomePublisher
@@ -27,7 +27,7 @@ class SlackBoard:
     def __init__(
         self,
         client: AsyncWebClient,
-        accounts: dict[str, KaleyraAccount | MetaAccount],
+        accounts: dict[str, Account],
         home: HomePublisher | None = None,
         sandbox: bool = False,
     ) -> None:

@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from bot.accounts import KaleyraAccount, MetaAccount
+from bot.accounts import Account
 from bot.lifecycle.bulk import MAX_LINES, Line
 from bot.phone import Phone, PhoneError, parse_phone
+from bot.providers.dialects import KALEYRA_V1, KALEYRA_V2, META, AddRequest, Dialect, dialect_of
 from bot.providers.kaleyra import (
     AddPhoneNumberRequest,
     AddWhatsAppNumberRequest,
@@ -180,14 +182,6 @@ def update_request(values: dict[str, str | None], e164: str) -> UpdatePhoneNumbe
     return _build(UpdatePhoneNumberRequest, fields, {})
 
 
-def e164_of(request: AddPhoneNumberRequest | AddWhatsAppNumberRequest | AddPhoneNumbersRequest) -> str:
-    if isinstance(request, AddPhoneNumberRequest):
-        return f"{request.country_code}{request.phone_number}"
-    if isinstance(request, AddWhatsAppNumberRequest):
-        return request.wa_number
-    return request.phone_number
-
-
 def initial_values_of(view: dict[str, Any]) -> dict[str, str | None]:
     """What each input of a modal was pre-filled with when it was shown (block_id → value)."""
     values: dict[str, str | None] = {}
@@ -225,7 +219,7 @@ def _cells(raw: str) -> list[str]:
     return [cell.strip() for cell in cells]
 
 
-def bulk_lines(text: str, account: KaleyraAccount | MetaAccount) -> list[Line]:
+def bulk_lines(text: str, account: Account) -> list[Line]:
     """Every pasted line, checked as a single add of it on `account` would be, and for numbers repeated in the
     batch; FormErrors under `numbers` naming each bad line when any is wrong (then nothing may be sent)."""
     rows = [(n, _cells(raw)) for n, raw in enumerate(text.lstrip("\ufeff").splitlines(), 1) if raw.strip()]
@@ -250,7 +244,7 @@ def bulk_lines(text: str, account: KaleyraAccount | MetaAccount) -> list[Line]:
         except FormErrors as error:
             problems += [f"Line {n} ({BULK_FIELDS.get(k, k)}): {words}" for k, words in error.errors.items()]
             continue
-        e164 = e164_of(request)
+        e164 = request.e164
         if e164 in first_line_of:
             problems.append(f"Line {n}: {e164} is already on line {first_line_of[e164]}.")
             continue
@@ -273,15 +267,33 @@ def problems_in_words(problems: list[str]) -> str:
     return "\n".join(shown)
 
 
-def _bulk_request(
-    account: KaleyraAccount | MetaAccount, number: str, name: str, via: str
-) -> AddPhoneNumberRequest | AddWhatsAppNumberRequest | AddPhoneNumbersRequest:
+def _bulk_request(account: Account, number: str, name: str, via: str) -> AddRequest:
+    """One pasted line as the add form of the account's kind would have read it."""
     if via not in ("SMS", "VOICE"):
         raise FormErrors(
             {"verification_type": f"Write SMS or VOICE (or leave it out for SMS), not `{via[:20]}`."}
         )
-    if isinstance(account, MetaAccount):
-        return add_meta_request({"phone_number": number})
-    if account.api_version == "v1":
-        return add_v1_request({"wa_number": number, "display_name": name or None})
-    return add_v2_request({"phone_number": number, "name": name or None, "verification_type": via})
+    dialect = dialect_of(account)
+    values: dict[str, str | None] = {dialect.number_field: number}
+    if dialect.name_field is not None:
+        values[dialect.name_field] = name or None
+    if any(field.kind == "via" for field in dialect.add_fields):
+        values["verification_type"] = via
+    return add_request(account, values)
+
+
+def add_request(account: Account, values: dict[str, str | None]) -> AddRequest:
+    """The add request the form of `account`'s kind was filled in for; FormErrors by block_id if it breaks a rule."""
+    return _READERS[dialect_of(account)](values)
+
+
+def number_block(account: Account) -> str:
+    """The block_id of the add form's phone number field."""
+    return dialect_of(account).number_field
+
+
+_READERS: dict[Dialect, Callable[[dict[str, str | None]], AddRequest]] = {
+    KALEYRA_V2: add_v2_request,
+    KALEYRA_V1: add_v1_request,
+    META: add_meta_request,
+}

@@ -21,9 +21,10 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.accounts import Account
 from bot.lifecycle.states import State
 from bot.slack.mrkdwn import escape
-from bot.slack.views import Account, _section, _text, account_label, clip, state_words, thread_link
+from bot.slack.views import _section, _text, account_label, clip, state_words, thread_link
 from bot.store import Number
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.accounts import KaleyraAccount, MetaAccount
+from bot.accounts import Account
 from bot.lifecycle.events import Event, Requester
+from bot.providers.dialects import dialect_of
 from bot.providers.sandbox import otp_of
 from bot.slack import views
 from bot.slack.home import HomePublisher
@@ -46,7 +47,7 @@ class SlackThreads:
         self,
         client: AsyncWebClient,
         store: Store,
-        accounts: dict[str, KaleyraAccount | MetaAccount],
+        accounts: dict[str, Account],
         sandbox: bool = False,
         lease: timedelta = timedelta(seconds=45),
         backoff_seconds: float = 0.5,
@@ -88,7 +89,7 @@ class SlackThreads:
             self.home.schedule(requester.user_id)
         summary, lines = describe(event, number.e164)
         account = self.accounts.get(number.account)
-        resend = event.awaiting_code and isinstance(account, KaleyraAccount) and account.api_version == "v2"
+        resend = event.awaiting_code and account is not None and dialect_of(account).offers_resend
         text, blocks = views.thread_reply(
             summary,
             lines,

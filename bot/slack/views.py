@@ -28,10 +28,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.accounts import KaleyraAccount, MetaAccount
+from bot.accounts import Account
 from bot.lifecycle.bulk import MAX_LINES as MAX_BULK_LINES
 from bot.lifecycle.bulk import Failure, Progress
 from bot.lifecycle.states import State
+from bot.providers.dialects import FormField, dialect_of
 from bot.providers.kaleyra import Category
 from bot.slack.mrkdwn import escape
 from bot.store import Batch, Number, Operation
@@ -62,8 +63,6 @@ USAGE = {
         "(1 to 3660, default 30)."
     ),
 }
-
-Account = KaleyraAccount | MetaAccount
 
 
 def state_words(state: str) -> str:
@@ -142,6 +141,30 @@ def _category_select(current: str | None) -> StaticSelectElement:
     )
 
 
+def _field(field: FormField, value: str | None) -> InputBlock:
+    """The input for one field of a form, pre-filled with `value`."""
+    element: Any
+    if field.kind in ("text", "long_text", "phone"):
+        phone = field.kind == "phone"
+        element = _text_input(
+            value,
+            max_length=field.limit,
+            multiline=field.kind == "long_text",
+            placeholder="+91 98765 43210" if phone else None,
+        )
+    elif field.kind == "url":
+        element = UrlInputElement(action_id="value", initial_value=value)
+    elif field.kind == "email":
+        element = EmailInputElement(action_id="value", initial_value=value)
+    elif field.kind == "category":
+        element = _category_select(value)
+    else:  # "via": how the code comes, SMS unless another way was chosen
+        ways = [_option("SMS", "SMS"), _option("VOICE", "Voice call")]
+        chosen = next((o for o in ways if o.value == value), ways[0])
+        element = RadioButtonsElement(action_id="value", options=ways, initial_option=chosen)
+    return _input(field.block_id, field.label, element, optional=field.optional, hint=field.hint)
+
+
 def _account_block(accounts: Sequence[Account], chosen: Account) -> InputBlock:
     options = [_option(account.name, account.label) for account in accounts]
     select = StaticSelectElement(
@@ -213,68 +236,10 @@ def _add_form(
     accounts: tuple[Account, ...], chosen: Account, problem_items: tuple[tuple[str, str], ...]
 ) -> dict[str, Any]:
     """The add form without values or metadata (see add_modal); callers copy what they change."""
-    values: dict[str, str | None] = {}
     problems = dict(problem_items)
-    example = "+91 98765 43210"
-    number_hint = "With its country code; spaces, dashes and brackets are fine."
-
-    def text(
-        block_id: str,
-        label: str,
-        limit: int,
-        optional: bool = False,
-        multiline: bool = False,
-        hint: str | None = None,
-        placeholder: str | None = None,
-    ) -> InputBlock:
-        element = _text_input(
-            values.get(block_id), max_length=limit, multiline=multiline, placeholder=placeholder
-        )
-        return _input(block_id, label, element, optional=optional, hint=hint)
-
-    def url(block_id: str, label: str, hint: str | None = None) -> InputBlock:
-        element = UrlInputElement(action_id="value", initial_value=values.get(block_id))
-        return _input(block_id, label, element, optional=True, hint=hint)
-
-    fields: list[InputBlock]
-    if isinstance(chosen, MetaAccount):
-        intro = [_section(f"Adds a pre-verified number to Meta business `{chosen.business_id}`.")]
-        fields = [text("phone_number", "Phone number", 32, hint=number_hint, placeholder=example)]
-    elif chosen.api_version == "v1":
-        intro = []
-        fields = [
-            text("display_name", "Display name", 255),
-            text("wa_number", "WhatsApp number", 32, hint=number_hint, placeholder=example),
-            text("address", "Address", 256, optional=True),
-            url("incoming_url", "Incoming URL", "Where Kaleyra sends incoming messages for this number."),
-            url("display_image", "Display image URL"),
-            text("business_description", "Business description", 256, optional=True, multiline=True),
-            _input(
-                "business_category",
-                "Business category",
-                _category_select(values.get("business_category")),
-                optional=True,
-            ),
-            _input(
-                "contact_email",
-                "Contact email",
-                EmailInputElement(action_id="value", initial_value=values.get("contact_email")),
-                optional=True,
-            ),
-            url("website", "Website"),
-        ]
-    else:
-        intro = []
-        chosen_way = values.get("verification_type") or "SMS"
-        ways = [_option("SMS", "SMS"), _option("VOICE", "Voice call")]
-        verification = RadioButtonsElement(
-            action_id="value", options=ways, initial_option=next(o for o in ways if o.value == chosen_way)
-        )
-        fields = [
-            text("phone_number", "Phone number", 32, hint=number_hint, placeholder=example),
-            text("name", "Display name", 255),
-            _input("verification_type", "Send the OTP by", verification),
-        ]
+    fields = [_field(field, None) for field in dialect_of(chosen).add_fields]
+    intro_text = dialect_of(chosen).add_intro.format(account=chosen)
+    intro = [_section(intro_text)] if intro_text else []
     blocks: list[Block] = [_account_block(accounts, chosen)] if len(accounts) > 1 else []
     blocks += intro
     for field in fields:
@@ -289,10 +254,10 @@ def _add_form(
 def bulk_modal(accounts: Sequence[Account], chosen: Account, metadata: dict[str, Any]) -> dict[str, Any]:
     """The bulk add form: one number per line, pasted (a rich text input: a plain one holds 3,000 characters,
     about a hundred lines)."""
-    if isinstance(chosen, MetaAccount):
-        shape, example = "number", "+91 98765 43210\n+1 631 555 1000"
+    shape = dialect_of(chosen).bulk_line
+    if dialect_of(chosen).name_field is None:
+        example = "+91 98765 43210\n+1 631 555 1000"
     else:
-        shape = "number, display name" + (", SMS or VOICE" if chosen.api_version == "v2" else "")
         example = "+91 98765 43210, Acme Support\n+1 631 555 1000, Acme US, VOICE"
     blocks: list[Block] = []
     if len(accounts) > 1:
@@ -357,7 +322,7 @@ def otp_modal(
 
 def update_modal(
     e164: str,
-    account: KaleyraAccount,
+    account: Account,
     profile: dict[str, Any],
     metadata: dict[str, Any],
     choices: Sequence[Account] = (),
@@ -367,46 +332,11 @@ def update_modal(
     `choices`: the accounts the number may be on, when the bot has no record of it.
     """
 
-    def text(block_id: str, label: str, limit: int | None, multiline: bool = False) -> InputBlock:
-        return _input(
-            block_id,
-            label,
-            _text_input(profile.get(block_id), max_length=limit, multiline=multiline),
-            optional=True,
-        )
-
-    def url(block_id: str, label: str, hint: str) -> InputBlock:
-        return _input(
-            block_id,
-            label,
-            UrlInputElement(action_id="value", initial_value=profile.get(block_id)),
-            optional=True,
-            hint=hint,
-        )
-
     blocks: list[Block] = [_account_block(choices, account)] if len(choices) > 1 else []
-    blocks += [
-        _section(f"Business profile of *{e164}* ({account.label}). Only filled-in fields are sent."),
-        text("address", "Address", 256),
-        text("description", "Description", 256, multiline=True),
-    ]
-    if account.api_version == "v1":
-        blocks.append(
-            url("incoming_url", "Incoming URL", "Applies to v1 numbers: where incoming messages go.")
-        )
-    blocks += [
-        _input("category", "Category", _category_select(profile.get("category")), optional=True),
-        _input(
-            "email",
-            "Email",
-            EmailInputElement(action_id="value", initial_value=profile.get("email")),
-            optional=True,
-        ),
-        text("about", "About", 139),
-    ]
-    if account.api_version == "v2":
-        blocks.append(text("callback_profile_id", "Callback profile ID (incoming)", 64))
-    blocks.append(text("outgoing_callback_profile_id", "Outgoing callback profile ID", 64))
+    blocks.append(
+        _section(f"Business profile of *{e164}* ({account.label}). Only filled-in fields are sent.")
+    )
+    blocks += [_field(field, profile.get(field.block_id)) for field in dialect_of(account).update_fields]
     return _modal(
         "wa_update", "Update business profile", blocks, {**metadata, "account": account.name}, submit="Update"
     )
@@ -646,7 +576,7 @@ def skipped_lines(skipped: Sequence[Failure]) -> list[str]:
 
 
 def batch_summary(
-    batch: Batch, progress: Progress, account: KaleyraAccount | MetaAccount | None
+    batch: Batch, progress: Progress, account: Account | None
 ) -> tuple[str, list[dict[str, Any]]]:
     """The thread's summary: the counts, what comes next, every failure with its code, and Retry failed."""
     head = (
@@ -654,7 +584,7 @@ def batch_summary(
         f"{progress.done} added, {progress.failed} failed."
     )
     lines = [head]
-    if progress.done and isinstance(account, KaleyraAccount) and account.api_version == "v2":
+    if progress.done and account is not None and dialect_of(account).awaits_code:
         lines.append(
             "Each added number now awaits its code, by SMS or voice call: enter it with `/wa-verify` and the "
             "number, or *Enter OTP* on wa-bot's Home. A number's first action opens its own thread."
