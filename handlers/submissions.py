@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.accounts import KaleyraAccount, MetaAccount
 from bot.lifecycle.bulk import Bulk
 from bot.lifecycle.usecases import Numbers
-from bot.providers.kaleyra import AddWhatsAppNumberRequest
+from bot.providers.requests import AddWhatsAppNumberRequest
 from bot.slack import forms, views
 from bot.slack.words import explain
 from handlers.acks import Acknowledgements

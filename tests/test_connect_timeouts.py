@@ -22,8 +22,9 @@ from standins import SlackStandIn
 from bot.accounts import KaleyraAccount, MetaAccount
 from bot.lifecycle.states import State
 from bot.providers.errors import Delivery, ProviderError
-from bot.providers.kaleyra import AddPhoneNumberRequest, KaleyraClient, KaleyraProvider
-from bot.providers.meta import AddPhoneNumbersRequest, MetaClient
+from bot.providers.kaleyra import KaleyraClient, KaleyraProvider
+from bot.providers.meta import MetaClient
+from bot.providers.requests import AddPhoneNumberRequest, AddPhoneNumbersRequest
 from bot.settings import Settings
 
 CONNECT = aiohttp.ClientTimeout(total=5, connect=0.3)

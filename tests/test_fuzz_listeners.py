@@ -40,7 +40,7 @@ from odd_input import (
 from pydantic import BaseModel
 from standins import KaleyraStandIn, SlackCall, SlackStandIn
 
-from bot.providers.kaleyra import (
+from bot.providers.requests import (
     AddPhoneNumberRequest,
     AddWhatsAppNumberRequest,
     RetryOtpRequest,

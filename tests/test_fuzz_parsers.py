@@ -19,17 +19,9 @@ from pydantic import SecretStr
 from bot.accounts import KaleyraAccount
 from bot.phone import Phone, PhoneError, parse_phone
 from bot.providers.errors import ProviderError
-from bot.providers.kaleyra import (
-    V1_SUCCESS,
-    V2_SUCCESS,
-    AddPhoneNumberRequest,
-    AddWhatsAppNumberRequest,
-    KaleyraResponse,
-    UpdatePhoneNumberRequest,
-    envelope_of,
-    phone_number_id_of,
-)
+from bot.providers.kaleyra import V1_SUCCESS, V2_SUCCESS, KaleyraResponse, envelope_of, phone_number_id_of
 from bot.providers.meta import AddPhoneNumbersResponse, added_of
+from bot.providers.requests import AddPhoneNumberRequest, AddWhatsAppNumberRequest, UpdatePhoneNumberRequest
 from bot.slack import forms
 from handlers.payloads import (
     LARGEST_ROW_ID,

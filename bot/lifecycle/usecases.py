@@ -21,11 +21,7 @@ from bot.metrics import Metrics
 from bot.providers.base import Providers
 from bot.providers.dialects import AddRequest, dialect_of
 from bot.providers.errors import Delivery, ProviderError
-from bot.providers.kaleyra import (
-    RetryOtpRequest,
-    UpdatePhoneNumberRequest,
-    VerifyPhoneNumberRequest,
-)
+from bot.providers.requests import RetryOtpRequest, UpdatePhoneNumberRequest, VerifyPhoneNumberRequest
 from bot.store import (
     AuditRow,
     DuplicateIntent,

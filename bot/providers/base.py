@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from bot.accounts import Account, MetaAccount
-
-if TYPE_CHECKING:
-    from bot.providers.kaleyra import (
-        AddPhoneNumberRequest,
-        AddWhatsAppNumberRequest,
-        RetryOtpRequest,
-        UpdatePhoneNumberRequest,
-        VerifyPhoneNumberRequest,
-    )
-    from bot.providers.meta import AddPhoneNumbersRequest
+from bot.providers.requests import (
+    AddPhoneNumberRequest,
+    AddPhoneNumbersRequest,
+    AddWhatsAppNumberRequest,
+    RetryOtpRequest,
+    UpdatePhoneNumberRequest,
+    VerifyPhoneNumberRequest,
+)
 
 # The longest phone number ID wa-bot keeps (numbers.phone_number_id, the OTP form's field): a longer "ID" in a
 # success is none wa-bot can use, so that success is unclear.

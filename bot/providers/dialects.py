@@ -11,12 +11,12 @@ from annotated_types import MaxLen
 from pydantic import BaseModel
 
 from bot.accounts import Account, MetaAccount
-from bot.providers.kaleyra import (
+from bot.providers.requests import (
     AddPhoneNumberRequest,
+    AddPhoneNumbersRequest,
     AddWhatsAppNumberRequest,
     UpdatePhoneNumberRequest,
 )
-from bot.providers.meta import AddPhoneNumbersRequest
 
 AddRequest = AddPhoneNumberRequest | AddWhatsAppNumberRequest | AddPhoneNumbersRequest
 # A phone field holds the number as people paste it (`+1 (631) 555-1000`), longer than its digits.

@@ -10,20 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.accounts import MetaAccount
 from bot.providers.base import LONGEST_ID, Added
 from bot.providers.errors import Delivery, ProviderError, connect_seconds, seconds_to_wait
+from bot.providers.requests import AddPhoneNumbersRequest
 
 NEVER_RETRIED = {400, 401, 403, 404, 422}
-
-
-class AddPhoneNumbersRequest(BaseModel):
-    phone_number: str = Field(pattern=r"^\+\d{6,18}$")
-
-    @property
-    def e164(self) -> str:
-        return self.phone_number
-
-    def number_columns(self) -> dict[str, Any]:
-        """What the add says about the number that the store keeps on it: nothing but the number."""
-        return {}
 
 
 class AddPhoneNumbersResponse(BaseModel):

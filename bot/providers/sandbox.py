@@ -16,19 +16,15 @@ from bot.accounts import Account, KaleyraAccount, MetaAccount
 from bot.providers import documented as doc
 from bot.providers.base import Added
 from bot.providers.errors import ProviderError
-from bot.providers.kaleyra import (
-    V1_SUCCESS,
-    V2_SUCCESS,
+from bot.providers.kaleyra import V1_SUCCESS, V2_SUCCESS, KaleyraResponse, error_of, v1_profile
+from bot.providers.requests import (
     AddPhoneNumberRequest,
+    AddPhoneNumbersRequest,
     AddWhatsAppNumberRequest,
-    KaleyraResponse,
     RetryOtpRequest,
     UpdatePhoneNumberRequest,
     VerifyPhoneNumberRequest,
-    error_of,
-    v1_profile,
 )
-from bot.providers.meta import AddPhoneNumbersRequest
 from bot.store import SandboxNumber, Store
 
 ON_PURPOSE = "sandbox:"

@@ -14,14 +14,14 @@ from bot.accounts import Account
 from bot.lifecycle.bulk import MAX_LINES, Line
 from bot.phone import Phone, PhoneError, parse_phone
 from bot.providers.dialects import KALEYRA_V1, KALEYRA_V2, META, AddRequest, Dialect, dialect_of
-from bot.providers.kaleyra import (
+from bot.providers.requests import (
     AddPhoneNumberRequest,
+    AddPhoneNumbersRequest,
     AddWhatsAppNumberRequest,
     Category,
     UpdatePhoneNumberRequest,
     category_from_words,
 )
-from bot.providers.meta import AddPhoneNumbersRequest
 
 OTP_SEPARATORS = re.compile(r"[\s-]")
 M = TypeVar("M", bound=BaseModel)

@@ -33,7 +33,7 @@ from bot.lifecycle.bulk import MAX_LINES as MAX_BULK_LINES
 from bot.lifecycle.bulk import Failure, Progress
 from bot.lifecycle.states import State
 from bot.providers.dialects import FormField, dialect_of
-from bot.providers.kaleyra import Category
+from bot.providers.requests import Category
 from bot.slack.mrkdwn import escape
 from bot.store import Batch, Number, Operation
 
