@@ -54,7 +54,7 @@ VERIFY_NEXT_STEP: dict[str, str] = {
     "incorrect_sid_or_key": "API key",
     "waba_not_found": "WABA ID",
     "payload_format": "maintainers",
-    "incorrect_otp_format": "six-digit code",
+    "incorrect_otp_format": "code was not accepted",  # a well-formed wrong code is worded as a wrong code
     "invalid_phone_number": "phone number ID",
     "try_later": "try again",
 }

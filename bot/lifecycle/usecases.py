@@ -20,7 +20,7 @@ from bot.lifecycle.states import LIVE, Move, State, keep_state, stay_awaiting, t
 from bot.metrics import Metrics
 from bot.providers.base import Providers
 from bot.providers.dialects import AddRequest, dialect_of
-from bot.providers.errors import Delivery, ProviderError
+from bot.providers.errors import Delivery, ProviderError, Reason
 from bot.providers.requests import RetryOtpRequest, UpdatePhoneNumberRequest, VerifyPhoneNumberRequest
 from bot.store import (
     AuditRow,
@@ -246,7 +246,7 @@ class Numbers:
             try:
                 await self.providers.of(account).verify(account, request)
             except ProviderError as error:
-                if "already approved" not in error.message.lower():
+                if error.reason != Reason.ALREADY_VERIFIED:
                     raise
                 facts.already_approved = True
                 code, message, response = error.code, error.message, {}
@@ -254,7 +254,7 @@ class Numbers:
             return Answer(code, response, transition, Event(Kind.VERIFIED, "verify", "", facts), message)
 
         def failed(error: ProviderError | None, outcome: Outcome) -> Transition | None:
-            if error is not None and "invalid phone number" in error.message.lower():
+            if error is not None and error.reason == Reason.UNKNOWN_ID:
                 return stay_awaiting(phone_number_id_confirmed=False)  # ask for the ID again, pre-filled
             return None
 

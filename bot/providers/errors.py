@@ -22,6 +22,26 @@ class Delivery(StrEnum):
     UNCLEAR = "unclear"
 
 
+class Reason(StrEnum):
+    """What a provider's refusal means, whatever its wording: the adapters read the wording once and name the
+    reason; the use-cases and the words a person reads go by the reason, never by the provider's text."""
+
+    ALREADY_EXISTS = "already_exists"  # the number is already on this WABA
+    BAD_PAYLOAD = "bad_payload"  # the provider did not accept the request's shape
+    BAD_WABA_ID = "bad_waba_id"
+    REQUIRED_FIELD = "required_field"
+    NAME_TOO_LONG = "name_too_long"
+    WRONG_OTP = "wrong_otp"  # the code was not accepted (Kaleyra words even a wrong code as a format error)
+    UNKNOWN_ID = "unknown_id"  # no such number under that phone number ID
+    NO_SUCH_NUMBER = "no_such_number"
+    BAD_EMAIL = "bad_email"
+    FIELD_TOO_LONG = "field_too_long"
+    BAD_CATEGORY = "bad_category"
+    NUMBER_TOO_SHORT = "number_too_short"
+    ALREADY_VERIFIED = "already_verified"
+    TRY_LATER = "try_later"  # a temporary problem on the provider's side
+
+
 @dataclass
 class ProviderError(Exception):
     """A provider said no, or could not be reached. Never carries a secret or an OTP."""
@@ -34,6 +54,7 @@ class ProviderError(Exception):
     retryable: bool = False  # trying again later may work (what a person is told)
     delivery: Delivery = Delivery.ANSWERED
     retry_after: float | None = None  # the provider asked to wait this long (429): it did nothing
+    reason: Reason | None = None  # what the refusal means, when the adapter could tell
     # Graph API extras; Kaleyra leaves them empty.
     user_title: str | None = None
     user_message: str | None = None

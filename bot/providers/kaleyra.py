@@ -16,7 +16,7 @@ from pydantic import (
 
 from bot.accounts import Account, KaleyraAccount
 from bot.providers.base import LONGEST_ID, Added
-from bot.providers.errors import Delivery, ProviderError, connect_seconds, seconds_to_wait
+from bot.providers.errors import Delivery, ProviderError, Reason, connect_seconds, seconds_to_wait
 from bot.providers.requests import (
     AddPhoneNumberRequest,
     AddWhatsAppNumberRequest,
@@ -54,6 +54,30 @@ V1_SUCCESS = "I102"
 GENERIC_ERROR_KEYS = {"error", "body", "payload"}
 
 
+# Kaleyra's documented failures: (code, words in its message) → what they mean. The first match wins.
+WORDING: list[tuple[str, str, Reason]] = [
+    ("WA400", "already exists", Reason.ALREADY_EXISTS),
+    ("WA400", "payload format", Reason.BAD_PAYLOAD),
+    ("WA400", "'waba_id'", Reason.BAD_WABA_ID),
+    ("WA400", "'required' tag", Reason.REQUIRED_FIELD),
+    ("WA400", "exceeds 255", Reason.NAME_TOO_LONG),
+    ("WA400", "otp format", Reason.WRONG_OTP),
+    ("WA400", "invalid phone number", Reason.UNKNOWN_ID),
+    ("WA400", "valid phone_number", Reason.NO_SUCH_NUMBER),
+    ("WA400", "email", Reason.BAD_EMAIL),
+    ("WA400", "character limit", Reason.FIELD_TOO_LONG),
+    ("WA400", "catregory", Reason.BAD_CATEGORY),  # sic: Kaleyra's own spelling
+    ("WA500", "too short", Reason.NUMBER_TOO_SHORT),
+    ("WA500", "already approved", Reason.ALREADY_VERIFIED),
+    ("WA500", "try again", Reason.TRY_LATER),
+]
+
+
+def reason_of(code: str, message: str) -> Reason | None:
+    wording = message.lower()
+    return next((reason for known, words, reason in WORDING if known == code and words in wording), None)
+
+
 def error_of(envelope: KaleyraResponse, http_status: int) -> ProviderError:
     """Turn a failure envelope (v2's field → message, or v1's nested `{code, parameter, message}`) into one error."""
     error = envelope.error or {}
@@ -83,13 +107,15 @@ def error_of(envelope: KaleyraResponse, http_status: int) -> ProviderError:
         if not message:
             message = "; ".join(str(v) for v in error.values() if isinstance(v, str))
     code = code or f"HTTP {http_status}"
+    reason = reason_of(code, message or "")
     return ProviderError(
         provider="Kaleyra",
         code=code,
         message=message or "no message",
         field_errors=field_errors,
         http_status=http_status,
-        retryable=code == "WA500" and "try again" in (message or "").lower(),
+        retryable=reason == Reason.TRY_LATER,
+        reason=reason,
     )
 
 

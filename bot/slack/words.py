@@ -3,72 +3,40 @@
 from __future__ import annotations
 
 from bot.lifecycle.events import Event, Facts, Kind
-from bot.providers.errors import Delivery, ProviderError
+from bot.providers.errors import Delivery, ProviderError, Reason
 from bot.slack.mrkdwn import escape
 
 ADMIN_KALEYRA = "Ask an admin to check this account's Kaleyra SID and API key (KALEYRA_SID, KALEYRA_API_KEY or the accounts file)."
 
-# (code, words in the message) → next step; the first match wins, "" matches any message.
-NEXT_STEPS: list[tuple[str, str, str]] = [
-    ("RBC001", "", ADMIN_KALEYRA),
-    (
-        "WA401",
-        "",
-        "Ask an admin to check the WABA ID of this account (KALEYRA_WABA_ID or the accounts file).",
-    ),
-    (
-        "WA400",
-        "already exists",
-        "The number is already on this WABA: look it up with `/wa-numbers <number>`, or add another number.",
-    ),
-    (
-        "WA400",
-        "payload format",
-        "Kaleyra did not accept the shape of the request: please report this to the wa-bot maintainers with this thread's link.",
-    ),
-    (
-        "WA400",
-        "'waba_id'",
-        "Ask an admin to check the WABA ID of this account (KALEYRA_WABA_ID or the accounts file).",
-    ),
-    ("WA400", "'required' tag", "A required field was missing: fill in every field and try again."),
-    ("WA400", "exceeds 255", "Shorten the display name to 255 characters and try again."),
-    (
-        "WA400",
-        "otp format",
-        "Enter the six-digit code from the SMS or voice call again, or ask for a new one with Resend code.",
-    ),
-    (
-        "WA400",
-        "invalid phone number",
-        "Kaleyra does not know this number under that phone number ID: check both with `/wa-numbers <number>`.",
-    ),
-    (
-        "WA400",
-        "valid phone_number",
-        "Kaleyra found no such number: check it has its country code, and that it was added to this WABA.",
-    ),
-    ("WA400", "email", "Correct the email address and submit the update again."),
-    ("WA400", "character limit", "Shorten that field and submit the update again."),
-    ("WA400", "catregory", "Pick a category from the list and submit again."),
-    ("WA500", "too short", "Check the number, with its country code, and add it again."),
-    ("WA500", "already approved", "Nothing to do: the number is already verified."),
-    ("WA500", "try again later", "Kaleyra had a temporary problem: try again in a few minutes."),
-    ("E112", "", "Kaleyra has no such number on this WABA: check it with `/wa-numbers`, or add it first."),
-    ("E947", "", "Correct the fields named above and add the number again."),
-    ("E413", "", "Correct the fields named above and add the number again."),
-    ("E962", "", "Give a full image URL for the display image, or leave the field empty."),
-    (
-        "TIMEOUT",
-        "",
-        "The provider may or may not have done it: check `/wa-numbers <number>` before trying again.",
-    ),
-    (
-        "NETWORK",
-        "",
-        "The provider could not be reached: try again in a few minutes; if it persists, tell an admin.",
-    ),
-]
+# What the person can do, by what the provider's refusal means (the adapters name it; see Reason).
+NEXT_STEPS: dict[Reason, str] = {
+    Reason.ALREADY_EXISTS: "The number is already on this WABA: look it up with `/wa-numbers <number>`, or add another number.",
+    Reason.BAD_PAYLOAD: "Kaleyra did not accept the shape of the request: please report this to the wa-bot maintainers with this thread's link.",
+    Reason.BAD_WABA_ID: "Ask an admin to check the WABA ID of this account (KALEYRA_WABA_ID or the accounts file).",
+    Reason.REQUIRED_FIELD: "A required field was missing: fill in every field and try again.",
+    Reason.NAME_TOO_LONG: "Shorten the display name to 255 characters and try again.",
+    Reason.WRONG_OTP: "The code was not accepted: enter the six-digit code from the latest SMS or voice call again, or ask for a new one with Resend code.",
+    Reason.UNKNOWN_ID: "Kaleyra does not know this number under that phone number ID: check both with `/wa-numbers <number>`.",
+    Reason.NO_SUCH_NUMBER: "Kaleyra found no such number: check it has its country code, and that it was added to this WABA.",
+    Reason.BAD_EMAIL: "Correct the email address and submit the update again.",
+    Reason.FIELD_TOO_LONG: "Shorten that field and submit the update again.",
+    Reason.BAD_CATEGORY: "Pick a category from the list and submit again.",
+    Reason.NUMBER_TOO_SHORT: "Check the number, with its country code, and add it again.",
+    Reason.ALREADY_VERIFIED: "Nothing to do: the number is already verified.",
+    Reason.TRY_LATER: "Kaleyra had a temporary problem: try again in a few minutes.",
+}
+
+# What the person can do, by the code alone (Kaleyra's codes that mean one thing, and wa-bot's own).
+CODE_NEXT_STEPS: dict[str, str] = {
+    "RBC001": ADMIN_KALEYRA,
+    "WA401": "Ask an admin to check the WABA ID of this account (KALEYRA_WABA_ID or the accounts file).",
+    "E112": "Kaleyra has no such number on this WABA: check it with `/wa-numbers`, or add it first.",
+    "E947": "Correct the fields named above and add the number again.",
+    "E413": "Correct the fields named above and add the number again.",
+    "E962": "Give a full image URL for the display image, or leave the field empty.",
+    "TIMEOUT": "The provider may or may not have done it: check `/wa-numbers <number>` before trying again.",
+    "NETWORK": "The provider could not be reached: try again in a few minutes; if it persists, tell an admin.",
+}
 
 META_NEXT_STEPS: dict[int, str] = {
     400: "Check the number: it must be a valid E.164 number not registered to another WhatsApp Business Account.",
@@ -90,10 +58,10 @@ def next_step(error: ProviderError) -> str:
         if error.retryable:
             return "Meta had a temporary problem: try again in a few minutes."
         return "Read Meta's message above; give the trace ID to Meta support if it persists."
-    message = error.message.lower()
-    for code, words, step in NEXT_STEPS:
-        if code == error.code and words.lower() in message:
-            return step
+    if error.reason is not None:
+        return NEXT_STEPS[error.reason]
+    if error.code in CODE_NEXT_STEPS:
+        return CODE_NEXT_STEPS[error.code]
     if error.code.startswith("HTTP"):
         return "Kaleyra answered with something unexpected: try again in a few minutes; if it persists, tell an admin."
     return "Check the details above and try again; if it persists, ask an admin."
