@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 
 from bot.store import Base, Store, StoreNewerThanCode, head_revision
-from bot.store.store import alembic_config
+from bot.store.schema import alembic_config
 
 # The tables as create_tables() made them before the schema had revisions (0001_initial), frozen here so
 # that "a store made by the old code" keeps meaning that whatever the models become.

@@ -5,6 +5,7 @@ provider answered.
 """
 
 from bot.store.models import Base, Batch, Number, Operation, OutboxItem, Outcome, SandboxNumber, utcnow
+from bot.store.schema import Schema, StoreNewerThanCode, head_revision
 from bot.store.store import (
     AuditRow,
     BatchLost,
@@ -13,12 +14,9 @@ from bot.store.store import (
     Finished,
     Lease,
     MoveRefused,
-    Schema,
     Store,
-    StoreNewerThanCode,
     StoreUnavailable,
     Transition,
-    head_revision,
 )
 
 __all__ = [
