@@ -85,6 +85,29 @@ class Result:
     number: Number | None = None
 
 
+@dataclass
+class _Run:
+    """One operation under way: what the steps of `Numbers._execute` share."""
+
+    action: str
+    number: Number
+    operation: Operation
+    requester: Requester
+    threads: Threads
+    awaiting_code: bool
+
+
+@dataclass(frozen=True)
+class _Record:
+    """An answer as the store records it."""
+
+    outcome: Outcome
+    code: str | None
+    message: str | None
+    response: dict[str, Any]
+    transition: Transition | None
+
+
 class Numbers:
     def __init__(
         self,
@@ -440,36 +463,41 @@ class Numbers:
             )
         except DuplicateIntent as duplicate:
             log.info("intent %s already has operation %s", intent, duplicate.operation.id)
-            if batch is not None:
-                return None
-            number = await self.store.number(duplicate.operation.number_id)
-            assert number is not None
-            await self.threads.refuse(
-                requester, number, f"this {action} was already received once; it is not sent again"
-            )
+            if batch is None:
+                number = await self.store.number(duplicate.operation.number_id)
+                assert number is not None
+                await self.threads.refuse(
+                    requester, number, f"this {action} was already received once; it is not sent again"
+                )
         except MoveRefused as refused:
-            if batch is not None:
-                await self.store.record_refused(
-                    refused.number.id,
-                    intent=intent,
-                    user_id=requester.user_id,
-                    action=action,
-                    code=ALREADY_LIVE,
-                    message=f"the number is already {refused.number.state} on this account",
-                    batch_id=batch.batch_id,
-                    batch_line=batch.line,
-                )
-                return None
-            if action == "resend" and refused.number.state == State.AWAITING_OTP:
-                seconds = int(self.resend_cooldown.total_seconds())
-                await self.threads.tell(
-                    requester,
-                    f"A code for {refused.number.e164} was requested less than {seconds} s ago: "
-                    "wait for it, then try again if it does not arrive.",
-                )
-                return None
-            await self.threads.refuse(requester, refused.number, f"it cannot be {_verb(action)} now")
+            await self._refused(refused.number, requester, intent, action, batch)
         return None
+
+    async def _refused(
+        self, number: Number, requester: Requester, intent: str | None, action: str, batch: BatchLine | None
+    ) -> None:
+        """The number's state refused the move: the person is told why (a bulk line's refusal is recorded as its
+        failed operation instead)."""
+        if batch is not None:
+            await self.store.record_refused(
+                number.id,
+                intent=intent,
+                user_id=requester.user_id,
+                action=action,
+                code=ALREADY_LIVE,
+                message=f"the number is already {number.state} on this account",
+                batch_id=batch.batch_id,
+                batch_line=batch.line,
+            )
+        elif action == "resend" and number.state == State.AWAITING_OTP:
+            seconds = int(self.resend_cooldown.total_seconds())
+            await self.threads.tell(
+                requester,
+                f"A code for {number.e164} was requested less than {seconds} s ago: "
+                "wait for it, then try again if it does not arrive.",
+            )
+        else:
+            await self.threads.refuse(requester, number, f"it cannot be {_verb(action)} now")
 
     async def _execute(
         self,
@@ -484,151 +512,159 @@ class Numbers:
         answered: Callable[[], None] | None = None,
     ) -> Result:
         """thread → provider (as the retry policy allows) → record → report. No failure is silent."""
-        threads = threads or self.threads
+        run = _Run(action, number, operation, requester, threads or self.threads, awaiting_code)
         self.leases.hold(operation.id)
         called = False
         try:
-            number = await threads.open(number, requester)
+            run.number = await run.threads.open(number, requester)
             called = True
             started = perf_counter()
             try:
                 try:
                     answer = await call_with_policy(action, call, self.backoff_seconds)
-                finally:
+                finally:  # the provider has answered (or cannot): a bulk add's next line may go
                     if answered is not None:
                         answered()
             except ProviderError as error:
                 self.metrics.provider_call(action, error.code, perf_counter() - started)
-                unknown = error.delivery in (Delivery.UNANSWERED, Delivery.UNCLEAR)
-                outcome = Outcome.UNKNOWN if unknown else Outcome.FAILED
-                event = Event(
-                    Kind.UNKNOWN if unknown else Kind.FAILED,
-                    action,
-                    requester.user_id,
-                    Facts(provider=error.provider),
-                    error=error,
-                    retry_operation_id=operation.id,
-                )
-                response = {
-                    "field_errors": error.field_errors,
-                    "http_status": error.http_status,
-                    "delivery": error.delivery.value,
-                    "retryable": error.retryable,
-                }
-                number = await self._finish(
-                    operation, number, requester, event, outcome, error.code, error.message, response,
-                    failed(error, outcome), awaiting_code, threads,
-                )  # fmt: skip
-                return Result(done=False, error=error, number=number)
+                return await self._refusal(run, error, failed)
             self.metrics.provider_call(action, answer.code or "ok", perf_counter() - started)
             answer.event.user_id = requester.user_id
-            number = await self._finish(
-                operation, number, requester, answer.event, Outcome.OK, answer.code, answer.message,
-                answer.response, answer.transition, answer.event.awaiting_code, threads,
-            )  # fmt: skip
-            return Result(done=True, number=number)
+            run.awaiting_code = answer.event.awaiting_code
+            recorded = _Record(Outcome.OK, answer.code, answer.message, answer.response, answer.transition)
+            return Result(done=True, number=await self._finish(run, answer.event, recorded))
         except Exception as error:
             log.exception("%s of number %s failed inside wa-bot", action, number.id)
-            outcome = Outcome.UNKNOWN if called else Outcome.FAILED
-            try:  # never over an outcome already recorded
-                await self.store.finish(
-                    operation.id,
-                    outcome,
-                    code="BOT_ERROR",
-                    message=type(error).__name__,
-                    number_id=number.id,
-                    transition=failed(None, outcome),
-                )
-            except StoreUnavailable:
-                log.error("could not record the internal error of operation %s", operation.id)
-            sent = "may have reached the provider" if called else "was not sent to a provider"
-            await threads.tell(
-                requester,
-                f":x: wa-bot hit an internal error ({type(error).__name__}) during the {action} of "
-                f"{number.e164}; the request {sent}. Check `/wa-numbers {number.e164}` before trying again, "
-                "and tell an admin if it persists.",
-            )
-            return Result(done=False, number=number)
+            await self._crashed(run, error, called, failed)
+            return Result(done=False, number=run.number)
         finally:
             self.leases.drop(operation.id)
 
-    async def _finish(
+    async def _refusal(
         self,
-        operation: Operation,
-        number: Number,
-        requester: Requester,
-        event: Event,
-        outcome: Outcome,
-        code: str | None,
-        message: str | None,
-        response: dict[str, Any],
-        transition: Transition | None,
-        awaiting_code: bool,
-        threads: Threads,
-    ) -> Number:
+        run: _Run,
+        error: ProviderError,
+        failed: Callable[[ProviderError | None, Outcome], Transition | None],
+    ) -> Result:
+        """The provider said no, or may have done it without saying so: recorded and reported."""
+        unknown = error.delivery in (Delivery.UNANSWERED, Delivery.UNCLEAR)
+        outcome = Outcome.UNKNOWN if unknown else Outcome.FAILED
+        event = Event(
+            Kind.UNKNOWN if unknown else Kind.FAILED,
+            run.action,
+            run.requester.user_id,
+            Facts(provider=error.provider),
+            error=error,
+            retry_operation_id=run.operation.id,
+        )
+        response = {
+            "field_errors": error.field_errors,
+            "http_status": error.http_status,
+            "delivery": error.delivery.value,
+            "retryable": error.retryable,
+        }
+        recorded = _Record(outcome, error.code, error.message, response, failed(error, outcome))
+        return Result(done=False, error=error, number=await self._finish(run, event, recorded))
+
+    async def _crashed(
+        self,
+        run: _Run,
+        error: Exception,
+        called: bool,
+        failed: Callable[[ProviderError | None, Outcome], Transition | None],
+    ) -> None:
+        """A bug inside wa-bot: recorded (never over an outcome already recorded) and said to the person."""
+        outcome = Outcome.UNKNOWN if called else Outcome.FAILED
+        try:
+            await self.store.finish(
+                run.operation.id,
+                outcome,
+                code="BOT_ERROR",
+                message=type(error).__name__,
+                number_id=run.number.id,
+                transition=failed(None, outcome),
+            )
+        except StoreUnavailable:
+            log.error("could not record the internal error of operation %s", run.operation.id)
+        sent = "may have reached the provider" if called else "was not sent to a provider"
+        e164 = run.number.e164
+        await run.threads.tell(
+            run.requester,
+            f":x: wa-bot hit an internal error ({type(error).__name__}) during the {run.action} of {e164}; "
+            f"the request {sent}. Check `/wa-numbers {e164}` before trying again, and tell an admin if it "
+            "persists.",
+        )
+
+    async def _finish(self, run: _Run, event: Event, recorded: _Record) -> Number:
         """Record the answer and post it in the thread. If the store is away, the answer still reaches the
         thread and the log at once (the phone number ID included), and is written as soon as the store is back,
         however long that takes."""
 
         async def write() -> Finished:
             return await self.store.finish(
-                operation.id,
-                outcome,
-                code=code,
-                message=message,
-                response=response,
-                number_id=number.id,
-                transition=transition,
+                run.operation.id,
+                recorded.outcome,
+                code=recorded.code,
+                message=recorded.message,
+                response=recorded.response,
+                number_id=run.number.id,
+                transition=recorded.transition,
             )
 
         try:
             finished = await write()
         except StoreUnavailable as error:
-            log.error(
-                "the store could not record the %s of %s (operation %s, %s): provider answered %s %s; "
-                "phone number ID %s; trying again until it can",
-                operation.action,
-                number.e164,
-                operation.id,
-                error,
-                code,
-                message or "",
-                event.facts.phone_number_id or "-",
-            )
-            event.facts.unrecorded = True
-            shown = _as_moved(number, transition)
-            event.awaiting_code = awaiting_code and shown.state == State.AWAITING_OTP
-            await self._report(threads, shown, event, requester)
-            finished = await write_until_stored(write)
-            log.warning(
-                "the %s of %s (operation %s) is recorded after all",
-                operation.action,
-                number.e164,
-                operation.id,
-            )
-            if finished.was == Outcome.INTERRUPTED and finished.number is not None:
-                event.facts.unrecorded, event.facts.late = (
-                    False,
-                    True,
-                )  # the thread said interrupted meanwhile
-                await self._report(threads, finished.number, event, requester)
-            return finished.number or number
+            return await self._finish_later(run, event, recorded, write, error)
         assert finished.number is not None
         if not finished.recorded:
             log.error(
                 "the %s of %s (operation %s) had already ended as %s: this answer (%s %s) is not recorded",
-                operation.action,
-                number.e164,
-                operation.id,
+                run.action,
+                run.number.e164,
+                run.operation.id,
                 finished.was,
-                code,
-                message or "",
+                recorded.code,
+                recorded.message or "",
             )
             return finished.number
         event.facts.late = finished.was == Outcome.INTERRUPTED
-        event.awaiting_code = awaiting_code and finished.number.state == State.AWAITING_OTP
-        await self._report(threads, finished.number, event, requester)
+        event.awaiting_code = run.awaiting_code and finished.number.state == State.AWAITING_OTP
+        await self._report(run.threads, finished.number, event, run.requester)
         return finished.number
+
+    async def _finish_later(
+        self,
+        run: _Run,
+        event: Event,
+        recorded: _Record,
+        write: Callable[[], Awaitable[Finished]],
+        error: StoreUnavailable,
+    ) -> Number:
+        """The store is away: the answer goes to the log and the thread now, to the store once it is back."""
+        log.error(
+            "the store could not record the %s of %s (operation %s, %s): provider answered %s %s; "
+            "phone number ID %s; trying again until it can",
+            run.action,
+            run.number.e164,
+            run.operation.id,
+            error,
+            recorded.code,
+            recorded.message or "",
+            event.facts.phone_number_id or "-",
+        )
+        event.facts.unrecorded = True
+        shown = _as_moved(run.number, recorded.transition)
+        event.awaiting_code = run.awaiting_code and shown.state == State.AWAITING_OTP
+        await self._report(run.threads, shown, event, run.requester)
+        finished = await write_until_stored(write)
+        log.warning(
+            "the %s of %s (operation %s) is recorded after all", run.action, run.number.e164, run.operation.id
+        )
+        if finished.was == Outcome.INTERRUPTED and finished.number is not None:
+            # The thread said "interrupted" meanwhile: it hears the answer again, as the one that stands.
+            event.facts.unrecorded, event.facts.late = False, True
+            await self._report(run.threads, finished.number, event, run.requester)
+        return finished.number or run.number
 
     async def _report(self, threads: Threads, number: Number, event: Event, requester: Requester) -> None:
         """Post a recorded (or unrecordable) answer: whatever Slack does, the record stands as it is."""
