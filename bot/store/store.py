@@ -508,26 +508,32 @@ class Store:
         Only over an operation still pending, or one the sweeper reported interrupted (a late answer is still
         the truth): a finished outcome is never overwritten, and then nothing is written (`recorded` False).
         """
+        values = {
+            "outcome": outcome,
+            "provider_code": code,
+            "provider_message": message,
+            "response": response,
+            "finished_at": utcnow(),
+            "lease_owner": None,
+            "lease_until": None,
+        }
         async with self._writing() as session:
-            was: str | None = await session.scalar(
-                select(Operation.outcome).where(Operation.id == operation_id).with_for_update()
-            )
-            if was not in (Outcome.PENDING, Outcome.INTERRUPTED):
-                number = await session.get(Number, number_id) if number_id is not None else None
-                return Finished(number, was, recorded=False)
-            await session.execute(
-                update(Operation)
-                .where(Operation.id == operation_id)
-                .values(
-                    outcome=outcome,
-                    provider_code=code,
-                    provider_message=message,
-                    response=response,
-                    finished_at=utcnow(),
-                    lease_owner=None,
-                    lease_until=None,
+            # Over a pending operation (nearly always: one statement), else over an interrupted one.
+            was: str | None = None
+            for unfinished in (Outcome.PENDING, Outcome.INTERRUPTED):
+                written = await session.scalar(
+                    update(Operation)
+                    .where(Operation.id == operation_id, Operation.outcome == unfinished)
+                    .values(**values)
+                    .returning(Operation.id)
                 )
-            )
+                if written is not None:
+                    was = unfinished
+                    break
+            if was is None:
+                ended = await session.scalar(select(Operation.outcome).where(Operation.id == operation_id))
+                number = await session.get(Number, number_id) if number_id is not None else None
+                return Finished(number, ended, recorded=False)
             if number_id is None:
                 return Finished(None, was, recorded=True)
             moved = await self._apply(session, number_id, transition)
