@@ -7,10 +7,11 @@ import re
 import unicodedata
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from bot.accounts import KaleyraAccount, MetaAccount
 from bot.lifecycle.bulk import MAX_LINES, Line
+from bot.lifecycle.usecases import AddRequest, VerifyRequest
 from bot.phone import Phone, PhoneError, parse_phone
 from bot.providers.kaleyra import (
     AddPhoneNumberRequest,
@@ -148,6 +149,40 @@ def add_meta_request(values: dict[str, str | None]) -> AddPhoneNumbersRequest:
     errors: dict[str, str] = {}
     phone = _phone(values, "phone_number", errors)
     return _build(AddPhoneNumbersRequest, {"phone_number": phone.e164 if phone else "+000000"}, errors)
+
+
+def add_request(account: KaleyraAccount | MetaAccount, values: dict[str, str | None]) -> AddRequest:
+    """The add form's values as the add request of `account`'s API."""
+    if isinstance(account, MetaAccount):
+        return add_meta_request(values)
+    if account.api_version == "v1":
+        return add_v1_request(values)
+    return add_v2_request(values)
+
+
+def number_block(account: KaleyraAccount | MetaAccount) -> str:
+    """The block of `account`'s add form that holds the number."""
+    return (
+        "wa_number" if isinstance(account, KaleyraAccount) and account.api_version == "v1" else "phone_number"
+    )
+
+
+def verify_request(values: dict[str, str | None], e164: str) -> VerifyRequest:
+    """The OTP form's code (kept secret from here on) and, when the form asks for it, the phone number ID."""
+    errors: dict[str, str] = {}
+    otp, typed_id = "", None
+    try:
+        otp = otp_of(values)
+    except FormErrors as error:
+        errors.update(error.errors)
+    if "id" in values:
+        try:
+            typed_id = phone_number_id_of(values)
+        except FormErrors as error:
+            errors.update(error.errors)
+    if errors:
+        raise FormErrors(errors)
+    return VerifyRequest(phone_number=e164, otp=SecretStr(otp), id=typed_id)
 
 
 def otp_of(values: dict[str, str | None]) -> str:
