@@ -167,6 +167,12 @@ def number_block(account: KaleyraAccount | MetaAccount) -> str:
     )
 
 
+def keeps_form_open(account: KaleyraAccount | MetaAccount) -> bool:
+    """Whether an add on `account` keeps its form open until the provider answers: Kaleyra v1 answers with field
+    errors, shown under the fields where they were typed."""
+    return isinstance(account, KaleyraAccount) and account.api_version == "v1"
+
+
 def verify_request(values: dict[str, str | None], e164: str) -> VerifyRequest:
     """The OTP form's code (kept secret from here on) and, when the form asks for it, the phone number ID."""
     errors: dict[str, str] = {}

@@ -10,7 +10,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.accounts import KaleyraAccount, MetaAccount
 from bot.lifecycle.events import Requester
 from bot.lifecycle.usecases import Numbers, Result
-from bot.providers.kaleyra import AddWhatsAppNumberRequest
 from bot.slack import forms, views
 from bot.slack.words import explain
 from handlers.acks import Acknowledgements
@@ -33,12 +32,12 @@ async def wa_add(
     live = await bounded(numbers.live(account.name, forms.e164_of(request)))
     if live is not None:  # nothing is sent and nothing changes; the lifecycle would refuse it anyway
         raise forms.FormErrors({forms.number_block(account): views.live_number(live)})
-    if not isinstance(request, AddWhatsAppNumberRequest):
+    if not forms.keeps_form_open(account):
         await ack()
         await acks.settled()
         await numbers.add(account.name, request, requester, view_intent(view))
         return
-    # v1 answers with field errors (E947/E413, E962): keep the form open to show them where they were typed.
+    # v1 answers with field errors (E947/E413, E962): the form stays open to show them where they were typed.
     await ack(
         response_action="update", view=views.notice_modal("Adding…", ["Asking Kaleyra to add the number…"])
     )
