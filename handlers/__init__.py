@@ -1,22 +1,21 @@
-"""Slack listeners only: parse, authorize, acknowledge, hand over to bot/."""
+"""Slack listeners only: parse, authorize, acknowledge, hand over to bot/.
+
+One folder per kind of request, one listener per file; each folder's `register(app)` lists its listeners. The
+middlewares here put what they need into Bolt's `context` (handlers/context.py), and what they raise is answered
+by `handlers.answers.answer`."""
 
 from __future__ import annotations
-
-import logging
-from typing import Any
 
 from slack_bolt.app.async_app import AsyncApp
 
 from bot.lifecycle.bulk import Bulk
 from bot.lifecycle.usecases import Numbers
 from bot.slack.home import HomePublisher
-from bot.store import StoreUnavailable
-from handlers import actions, commands, events, submissions
+from handlers import actions, commands, events, views
 from handlers.acks import Acknowledgements
+from handlers.answers import answer
 from handlers.authorize import Gate
-from handlers.payloads import requester_of
-
-log = logging.getLogger(__name__)
+from handlers.context import Resources
 
 
 def register(
@@ -29,30 +28,9 @@ def register(
 ) -> None:
     app.use(numbers.metrics.note_kind)
     app.use(gate.middleware)
-    commands.register(app, numbers)
-    submissions.register(app, numbers, bulk, acks)
-    actions.register(app, numbers, bulk)
-    events.register(app, home)
-
-    @app.error
-    async def tell_the_person(error: Exception, body: dict[str, Any]) -> None:
-        """A listener failed after its acknowledgement: the person still hears about it."""
-        log.error("listener failed: %s", type(error).__name__, exc_info=error)
-        requester = requester_of(body)
-        if requester is None:
-            return
-        if isinstance(error, StoreUnavailable):  # an operation is recorded before its call: none was made
-            text = (
-                ":x: wa-bot's database cannot be reached right now, so nothing was sent to a provider. "
-                "Try again in a minute; tell an admin if it persists."
-            )
-        else:
-            text = (
-                f":x: wa-bot could not finish that ({type(error).__name__}). If a provider was asked anything, "
-                "the number's thread says so (`/wa-numbers <number>`); try again, and tell an admin if it "
-                "persists."
-            )
-        try:
-            await numbers.threads.tell(requester, text)
-        except Exception as failure:
-            log.error("could not tell %s about the failure: %s", requester.user_id, type(failure).__name__)
+    app.use(Resources(numbers, bulk, acks, home))
+    commands.register(app)
+    views.register(app)
+    actions.register(app)
+    events.register(app)
+    app.error(answer)

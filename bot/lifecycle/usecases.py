@@ -11,7 +11,7 @@ from time import perf_counter
 from typing import Any
 
 from aiolimiter import AsyncLimiter
-from pydantic import ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from bot.accounts import Account
 from bot.lifecycle.events import Event, Facts, Kind, Requester, Threads
@@ -74,6 +74,15 @@ class BatchLine:
     line: int
     pace: AsyncLimiter
     answered: Callable[[], None]
+
+
+class VerifyRequest(BaseModel):
+    """What the OTP form gives verify: the number, the code (a secret from the form on) and, when the form asked
+    for it, the phone number ID the person typed."""
+
+    phone_number: str
+    otp: SecretStr
+    id: str | None = None
 
 
 @dataclass
@@ -154,6 +163,18 @@ class Numbers:
     async def history(self, number_id: int, limit: int = 30) -> list[Operation]:
         return await self.store.history(number_id, limit)
 
+    @property
+    def verifying_accounts(self) -> dict[str, Account]:
+        """The accounts whose numbers are verified (and updated) through wa-bot."""
+        return {name: a for name, a in self.accounts.items() if dialect_of(a).verifies}
+
+    def unconfigured_account(self, found: list[Number]) -> str | None:
+        """The account holding `found` when only accounts no longer configured hold it (else None)."""
+        names = sorted({n.account for n in found if n.account not in self.accounts})
+        if not names or any(n.account in self.accounts for n in found):
+            return None
+        return names[0]
+
     async def live(self, account: str, e164: str) -> Number | None:
         """The number if a new add of it on `account` must be refused (adding, awaiting its OTP, verified…)."""
         number = await self.store.find(account, e164)
@@ -228,15 +249,10 @@ class Numbers:
         return Answer(added.code, added.response, transition, event)
 
     async def verify(
-        self,
-        account_name: str,
-        e164: str,
-        otp: str,
-        requester: Requester,
-        intent: str | None,
-        phone_number_id: str | None = None,
+        self, account_name: str, typed: VerifyRequest, requester: Requester, intent: str | None
     ) -> Result:
         """Check the code with Kaleyra, under the stored ID or the one the person typed (then unconfirmed)."""
+        e164, phone_number_id = typed.phone_number, typed.id
         account = self.accounts[account_name]
         guard = (
             to(Move.IDENTIFY, phone_number_id=phone_number_id, phone_number_id_confirmed=False)
@@ -259,7 +275,7 @@ class Numbers:
             await self._abandon(operation, number, requester, "NO_ID", "no phone number ID is known for it")
             return Result(done=False, number=number)
         request = VerifyPhoneNumberRequest.model_validate(
-            {"id": number.phone_number_id, "phone_number": number.e164, "otp": otp}
+            {"id": number.phone_number_id, "phone_number": number.e164, "otp": typed.otp}
         )
 
         async def call() -> Answer:
@@ -678,6 +694,14 @@ class Numbers:
     ) -> None:
         await self.store.finish(operation.id, Outcome.FAILED, code=code, message=why)
         await self.threads.refuse(requester, number, why)
+
+
+def waiting_or_latest(found: list[Number]) -> Number | None:
+    """Of the same number on several accounts, the one waiting for a code, else the latest."""
+    waiting = [n for n in found if n.state == State.AWAITING_OTP]
+    if waiting:
+        return waiting[0]
+    return found[-1] if found else None
 
 
 def _as_moved(number: Number, transition: Transition | None) -> Number:

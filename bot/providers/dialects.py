@@ -53,6 +53,7 @@ class Dialect:
     verifies: bool  # a code is checked through wa-bot (verify, resend)
     offers_resend: bool  # the thread offers Resend while a code is awaited
     awaits_code: bool  # a successful add sends a code to the number
+    field_errors: bool = False  # the add's refusals name the form's fields (shown where they were typed)
     add_intro: str = ""  # what the add form says first; `{account.…}` names the chosen account's fields
 
     @property
@@ -137,6 +138,7 @@ KALEYRA_V1 = Dialect(
     verifies=True,
     offers_resend=False,
     awaits_code=False,
+    field_errors=True,
 )  # fmt: skip
 
 META = Dialect(

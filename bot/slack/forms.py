@@ -8,10 +8,11 @@ import unicodedata
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, SecretStr, ValidationError
 
 from bot.accounts import Account
 from bot.lifecycle.bulk import MAX_LINES, Line
+from bot.lifecycle.usecases import VerifyRequest
 from bot.phone import Phone, PhoneError, parse_phone
 from bot.providers.dialects import KALEYRA_V1, KALEYRA_V2, META, AddRequest, Dialect, dialect_of
 from bot.providers.requests import (
@@ -150,6 +151,30 @@ def add_meta_request(values: dict[str, str | None]) -> AddPhoneNumbersRequest:
     errors: dict[str, str] = {}
     phone = _phone(values, "phone_number", errors)
     return _build(AddPhoneNumbersRequest, {"phone_number": phone.e164 if phone else "+000000"}, errors)
+
+
+def keeps_form_open(account: Account) -> bool:
+    """Whether an add on `account` keeps its form open until the provider answers (its refusals name the form's
+    fields, shown under the fields where they were typed)."""
+    return dialect_of(account).field_errors
+
+
+def verify_request(values: dict[str, str | None], e164: str) -> VerifyRequest:
+    """The OTP form's code (kept secret from here on) and, when the form asks for it, the phone number ID."""
+    errors: dict[str, str] = {}
+    otp, typed_id = "", None
+    try:
+        otp = otp_of(values)
+    except FormErrors as error:
+        errors.update(error.errors)
+    if "id" in values:
+        try:
+            typed_id = phone_number_id_of(values)
+        except FormErrors as error:
+            errors.update(error.errors)
+    if errors:
+        raise FormErrors(errors)
+    return VerifyRequest(phone_number=e164, otp=SecretStr(otp), id=typed_id)
 
 
 def otp_of(values: dict[str, str | None]) -> str:
