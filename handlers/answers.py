@@ -13,7 +13,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.lifecycle.events import Requester
 from bot.lifecycle.usecases import Numbers
-from bot.slack import views
+from bot.slack import modals
 from bot.slack.forms import FormErrors
 from bot.store import StoreUnavailable
 from handlers.payloads import requester_of
@@ -62,7 +62,7 @@ async def answer(
         return ack.response
     if response is not None and isinstance(error, Refusal):
         if body.get("type") == "view_submission":
-            await ack(response_action="update", view=views.notice_modal(error.title, [error.text]))
+            await ack(response_action="update", view=modals.notice_modal(error.title, [error.text]))
         else:
             await ack(response_type="ephemeral", text=error.text)
         return ack.response

@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import background
-from bot.slack import home, views
+from bot.slack import home, modals
 from handlers.payloads import channel_of, in_background
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ class Gate:
         kind = body.get("type") or ("slash_command" if "command" in body else "")
         log.info("refused %s from %s", kind or "a request", context.get("user_id"))
         if kind == "view_submission":
-            view = views.notice_modal("Not allowed", [refusal])
+            view = modals.notice_modal("Not allowed", [refusal])
             return BoltResponse(status=200, body={"response_action": "update", "view": view})
         channel = channel_of(body)
         if kind == "block_actions" and channel:

@@ -14,16 +14,17 @@ from bot.lifecycle.bulk import Bulk
 from bot.lifecycle.usecases import Numbers
 from bot.slack import forms
 from bot.slack.home import HomePublisher
+from bot.slack.ids import CallbackId
 from handlers.acks import Acknowledgements
 from handlers.answers import FormExpired
 from handlers.payloads import ModalContext, requester_of, user_of
 
 # The command a person runs again when a modal cannot be read.
-COMMAND_OF_MODAL = {
-    "wa_add": "/wa-add",
-    "wa_bulk": "/wa-add bulk",
-    "wa_verify": "/wa-verify",
-    "wa_update": "/wa-update",
+COMMAND_OF_MODAL: dict[str, str] = {
+    CallbackId.ADD: "/wa-add",
+    CallbackId.BULK: "/wa-add bulk",
+    CallbackId.VERIFY: "/wa-verify",
+    CallbackId.UPDATE: "/wa-update",
 }
 
 

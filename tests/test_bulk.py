@@ -21,7 +21,7 @@ from standins.slack import SlackCall
 from bot.lifecycle.bulk import Failure, Line, Progress
 from bot.lifecycle.states import Move, State, to
 from bot.settings import Settings
-from bot.slack import views
+from bot.slack import messages
 from bot.store import Batch, BatchLost, Lease, Outcome, Store, utcnow
 
 ACCOUNT = "kaleyra"  # the account the environment's KALEYRA_* variables configure
@@ -293,13 +293,13 @@ def test_a_summary_of_500_failures_stays_within_block_kit_limits() -> None:
         Failure(line, "WA400", long_message, "failed", n, n % 2 == 0) for n, line in enumerate(lines)
     ]
     progress.failed = len(progress.failures)
-    text, blocks = views.batch_summary(batch, progress, None)
+    text, blocks = messages.batch_summary(batch, progress, None)
     check_message({"text": text, "blocks": blocks})
     assert blocks[-1]["elements"][0]["text"]["text"] == "Retry failed (250)"
     shown = str(blocks)
     listed = sum(1 for n in range(1, 501) if f"line {n} ·" in shown)
     assert listed == 500 or f"…and {500 - listed} more lines" in shown  # none left out without a word
-    text, blocks = views.batch_message(batch, progress, "Kaleyra", sandbox=True)
+    text, blocks = messages.batch_message(batch, progress, "Kaleyra", sandbox=True)
     check_message({"text": text, "blocks": blocks})
     assert "0 added · 500 failed · 0 left · finished in 1:06:40" in str(blocks)
 

@@ -13,7 +13,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.accounts import Account
 from bot.lifecycle.bulk import Failure, Progress
-from bot.slack import views
+from bot.slack import messages, words
+from bot.slack.blocks import clip
 from bot.slack.home import HomePublisher
 from bot.store import Batch
 
@@ -38,12 +39,12 @@ class SlackBoard:
         self._home_at: dict[int, float] = {}  # batch → when its requester's Home was last asked for
 
     def _label(self, batch: Batch) -> str:
-        return views.account_label(batch.account, self.accounts.get(batch.account))
+        return words.account_label(batch.account, self.accounts.get(batch.account))
 
     async def begin(self, batch: Batch, skipped: Sequence[Failure]) -> str | None:
         """Post the batch's message (a reply in the first batch's thread for a Retry failed); its ts."""
         progress = Progress(batch.id, batch.account, total=len(batch.lines))
-        text, blocks = views.batch_message(batch, progress, self._label(batch), self.sandbox)
+        text, blocks = messages.batch_message(batch, progress, self._label(batch), self.sandbox)
         try:
             posted = await self.client.chat_postMessage(
                 channel=batch.channel_id, thread_ts=batch.thread_ts, text=text, blocks=blocks
@@ -54,14 +55,14 @@ class SlackBoard:
             return None
         if skipped:  # in the thread the batch's message is in: Slack threads a reply only on its parent
             thread = batch.thread_ts or posted["ts"]
-            await self._reply(batch, thread, "\n".join(views.skipped_lines(skipped)), None)
+            await self._reply(batch, thread, "\n".join(messages.skipped_lines(skipped)), None)
         ts: str = posted["ts"]
         return ts
 
     async def show(self, batch: Batch, progress: Progress) -> None:
         if batch.message_ts is None:
             return
-        text, blocks = views.batch_message(batch, progress, self._label(batch), self.sandbox)
+        text, blocks = messages.batch_message(batch, progress, self._label(batch), self.sandbox)
         try:
             await self.client.chat_update(
                 channel=batch.channel_id, ts=batch.message_ts, text=text, blocks=blocks
@@ -83,7 +84,7 @@ class SlackBoard:
 
     async def end(self, batch: Batch, progress: Progress) -> None:
         """The summary in the batch's thread (by DM if the channel refuses)."""
-        text, blocks = views.batch_summary(batch, progress, self.accounts.get(batch.account))
+        text, blocks = messages.batch_summary(batch, progress, self.accounts.get(batch.account))
         self._refresh_home(batch, finished=True)
         if batch.message_ts is not None:
             thread = batch.thread_ts or batch.message_ts
@@ -96,7 +97,7 @@ class SlackBoard:
     ) -> bool:
         try:
             await self.client.chat_postMessage(
-                channel=batch.channel_id, thread_ts=thread_ts, text=views.clip(text, 3000), blocks=blocks
+                channel=batch.channel_id, thread_ts=thread_ts, text=clip(text, 3000), blocks=blocks
             )
             return True
         except SlackApiError as error:
@@ -105,9 +106,7 @@ class SlackBoard:
 
     async def _dm(self, batch: Batch, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         try:
-            await self.client.chat_postMessage(
-                channel=batch.user_id, text=views.clip(text, 3000), blocks=blocks
-            )
+            await self.client.chat_postMessage(channel=batch.user_id, text=clip(text, 3000), blocks=blocks)
         except SlackApiError as error:
             log.error(
                 "bulk add %s: could not reach <@%s> (%s)",

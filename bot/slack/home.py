@@ -23,8 +23,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.accounts import Account
 from bot.lifecycle.states import State
+from bot.slack.blocks import clip, mrkdwn_section, plain_text
+from bot.slack.ids import ActionId, BlockId
+from bot.slack.messages import thread_link
 from bot.slack.mrkdwn import escape
-from bot.slack.views import _section, _text, account_label, clip, state_words, thread_link
+from bot.slack.words import account_label, state_words
 from bot.store import Number
 
 log = logging.getLogger(__name__)
@@ -62,7 +65,10 @@ def _number_block(number: Number, label: str) -> SectionBlock:
     accessory = None
     if number.state == State.AWAITING_OTP:
         accessory = ButtonElement(
-            text=_text("Enter OTP", 75), action_id="enter_otp", value=str(number.id), style="primary"
+            text=plain_text("Enter OTP", 75),
+            action_id=ActionId.ENTER_OTP,
+            value=str(number.id),
+            style="primary",
         )
     return SectionBlock(
         block_id=f"number_{number.id}",
@@ -81,21 +87,24 @@ def home_view(
     """The Home: `numbers` (already in `order`) grouped by state, as many as 100 blocks hold; the rest counted."""
     blocks: list[Block] = []
     if sandbox:
-        blocks.append(_section(":test_tube: *SANDBOX*: no provider is called; nothing here is real."))
+        blocks.append(mrkdwn_section(":test_tube: *SANDBOX*: no provider is called; nothing here is real."))
     total = sum(counts.values())
-    blocks.append(HeaderBlock(text=_text(f"WhatsApp numbers ({total})")))
+    blocks.append(HeaderBlock(text=plain_text(f"WhatsApp numbers ({total})")))
     blocks.append(
         ActionsBlock(
-            block_id="home_actions",
+            block_id=BlockId.HOME_ACTIONS,
             elements=[
                 ButtonElement(
-                    text=_text("Add number", 75), action_id="add_number", value="add", style="primary"
+                    text=plain_text("Add number", 75),
+                    action_id=ActionId.ADD_NUMBER,
+                    value="add",
+                    style="primary",
                 )
             ],
         )
     )
     if not total:
-        blocks.append(_section("wa-bot knows no numbers yet. Add one with *Add number* or `/wa-add`."))
+        blocks.append(mrkdwn_section("wa-bot knows no numbers yet. Add one with *Add number* or `/wa-add`."))
     room = BLOCK_LIMIT - len(blocks) - 1  # one block is kept for the count of what is not shown
     shown: dict[str, int] = {}
     groups = [s for s in order if counts.get(s)] + [s for s in counts if s not in order and counts[s]]
@@ -103,7 +112,7 @@ def home_view(
         members = [n for n in numbers if n.state == state]
         if not members or room < 2:
             continue
-        blocks.append(_section(f"*{GROUP_WORDS.get(state, state_words(state))}* ({counts[state]})"))
+        blocks.append(mrkdwn_section(f"*{GROUP_WORDS.get(state, state_words(state))}* ({counts[state]})"))
         room -= 1
         for number in members[:room]:
             label = account_label(number.account, accounts.get(number.account))
@@ -133,7 +142,7 @@ def home_view(
 
 def refused_view(refusal: str) -> dict[str, Any]:
     """The Home of someone off the allow-list: why, and no number."""
-    return dict(View(type="home", blocks=[_section(refusal)]).to_dict())
+    return dict(View(type="home", blocks=[mrkdwn_section(refusal)]).to_dict())
 
 
 class HomePublisher:

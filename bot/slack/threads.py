@@ -19,7 +19,7 @@ from bot.accounts import Account
 from bot.lifecycle.events import Event, Requester
 from bot.providers.dialects import dialect_of
 from bot.providers.sandbox import otp_of
-from bot.slack import views
+from bot.slack import messages
 from bot.slack.home import HomePublisher
 from bot.slack.outbox import EDIT, MASK, NOTICE, PARENT, REPLY, Item, Outbox, Thread, unsent
 from bot.slack.words import describe
@@ -64,7 +64,7 @@ class SlackThreads:
         if number.channel_id and number.thread_ts:
             return number
         if number.id not in self.outbox.threads:
-            text, blocks = views.parent_message(
+            text, blocks = messages.parent_message(
                 number, self.accounts.get(number.account), sandbox=self.sandbox
             )
             channel = number.channel_id or requester.channel_id
@@ -90,7 +90,7 @@ class SlackThreads:
         summary, lines = describe(event, number.e164)
         account = self.accounts.get(number.account)
         resend = event.awaiting_code and account is not None and dialect_of(account).offers_resend
-        text, blocks = views.thread_reply(
+        text, blocks = messages.thread_reply(
             summary,
             lines,
             number.id,
@@ -99,7 +99,7 @@ class SlackThreads:
             retry_operation_id=event.retry_operation_id,
         )
         told = "\n".join([f"{number.e164}: {summary}", *lines])
-        parent_text, parent_blocks = views.parent_message(number, account, sandbox=self.sandbox)
+        parent_text, parent_blocks = messages.parent_message(number, account, sandbox=self.sandbox)
         # The sandbox's code is derived, never stored: the outbox's record holds a mask, filled in at delivery.
         secret = event.facts.sandbox_otp
         extra = {"sandbox_code_of": number.phone_number_id} if secret and number.phone_number_id else {}
@@ -146,7 +146,7 @@ class SlackThreads:
                 await self.tell(requester, message["told"])
         elif item.kind == NOTICE:
             if thread is not None and _elsewhere(requester, thread):
-                await self._tell(requester, message["text"] + views.thread_link(*thread))
+                await self._tell(requester, message["text"] + messages.thread_link(*thread))
         elif item.kind == EDIT and thread is not None:
             try:
                 await self.client.chat_update(
@@ -187,7 +187,7 @@ class SlackThreads:
 
     async def refuse(self, requester: Requester, number: Number, reason: str) -> None:
         """Nothing was done: say why, with the number's state and a link to its thread."""
-        await self.tell(requester, views.refusal(number, reason))
+        await self.tell(requester, messages.refusal(number, reason))
 
     async def tell(self, requester: Requester, text: str) -> None:
         """Ephemerally: through the command's response_url, else in the channel, else (or from the App Home) by DM.

@@ -1,8 +1,11 @@
-"""What a person reads about a provider error: its code and message, the details, and what to do next."""
+"""Every sentence a person reads that is not a Block Kit layout: a provider error (its code and message, the details,
+what to do next), each kind of result, the states, the commands' usage."""
 
 from __future__ import annotations
 
+from bot.accounts import Account
 from bot.lifecycle.events import Event, Facts, Kind
+from bot.lifecycle.states import State
 from bot.providers.errors import Delivery, ProviderError, Reason
 from bot.slack.mrkdwn import escape
 
@@ -190,3 +193,44 @@ def _sandbox_code(facts: Facts) -> list[str]:
         if facts.sandbox_otp
         else []
     )
+
+
+STATE_WORDS: dict[str, str] = {
+    State.NEW: "New",
+    State.ADDING: "Adding…",
+    State.AWAITING_OTP: "Awaiting OTP",
+    State.VERIFIED: "Verified :white_check_mark:",
+    State.ADDED: "Added :white_check_mark:",
+    State.KNOWN: "Known (added outside wa-bot)",
+    State.FAILED: "Failed :x:",
+    State.UNKNOWN: "Unknown :grey_question: (check before retrying)",
+}
+
+
+USAGE = {
+    "/wa-add": (
+        "`/wa-add [number] [display name]` opens the add form, e.g. `/wa-add +91 98765 43210 Acme Support`; "
+        "`/wa-add bulk` opens a form for up to 500 numbers at once."
+    ),
+    "/wa-verify": "`/wa-verify <number>` opens the OTP form for a number, e.g. `/wa-verify +91 98765 43210`.",
+    "/wa-update": "`/wa-update <number>` opens the business profile form, e.g. `/wa-update +91 98765 43210`.",
+    "/wa-numbers": (
+        "`/wa-numbers` lists the numbers wa-bot knows; `/wa-numbers <number>` shows one number's history; "
+        "`/wa-numbers audit [days]` sends you, by DM, a CSV of every operation in the last `days` days "
+        "(1 to 3660, default 30)."
+    ),
+}
+
+
+def state_words(state: str) -> str:
+    return STATE_WORDS.get(state, state)
+
+
+def account_label(name: str, account: Account | None) -> str:
+    """An account's label, or its name marked as gone when the configuration no longer has it."""
+    return account.label if account else f"{name} (no longer configured)"
+
+
+def usage(command: str, problem: str | None = None) -> str:
+    lines = [f":warning: {problem}"] if problem else []
+    return "\n".join([*lines, USAGE[command]])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from slack_bolt.app.async_app import AsyncApp
 
+from bot.slack.ids import ActionId
 from handlers.actions.account import switch_account
 from handlers.actions.add_number import add_number
 from handlers.actions.enter_otp import enter_otp
@@ -14,9 +15,9 @@ from handlers.actions.retry_failed import retry_failed
 
 
 def register(app: AsyncApp) -> None:
-    app.action("account")(switch_account)
-    app.action("add_number")(add_number)
-    app.action("enter_otp")(enter_otp)
-    app.action("resend_otp")(resend_otp)
-    app.action("retry")(retry)
-    app.action("retry_failed")(retry_failed)
+    app.action(ActionId.ACCOUNT)(switch_account)
+    app.action(ActionId.ADD_NUMBER)(add_number)
+    app.action(ActionId.ENTER_OTP)(enter_otp)
+    app.action(ActionId.RESEND_OTP)(resend_otp)
+    app.action(ActionId.RETRY)(retry)
+    app.action(ActionId.RETRY_FAILED)(retry_failed)

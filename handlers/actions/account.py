@@ -10,7 +10,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.accounts import Account
 from bot.lifecycle.usecases import Numbers
-from bot.slack import forms, views
+from bot.slack import forms, modals
+from bot.slack.ids import CallbackId
 from handlers.payloads import ModalContext
 
 
@@ -36,13 +37,13 @@ def swapped(
     typed = forms.values_of(view.get("state"))
     kaleyra = numbers.verifying_accounts
     choices = list(kaleyra.values())
-    if view["callback_id"] == "wa_add":
+    if view["callback_id"] == CallbackId.ADD:
         number = typed.get("phone_number") or typed.get("wa_number")
         name = typed.get("name") or typed.get("display_name")
         carried = {"phone_number": number, "wa_number": number, "name": name, "display_name": name}
-        return views.add_modal(list(numbers.accounts.values()), chosen, context.dump(), carried)
-    if view["callback_id"] == "wa_update" and chosen.name in kaleyra and context.e164:
-        return views.update_modal(context.e164, kaleyra[chosen.name], typed, context.dump(), choices=choices)
-    if view["callback_id"] == "wa_verify" and context.e164:
-        return views.otp_modal(context.e164, chosen, context.dump(), ask_id=True, choices=choices)
+        return modals.add_modal(list(numbers.accounts.values()), chosen, context.dump(), carried)
+    if view["callback_id"] == CallbackId.UPDATE and chosen.name in kaleyra and context.e164:
+        return modals.update_modal(context.e164, kaleyra[chosen.name], typed, context.dump(), choices=choices)
+    if view["callback_id"] == CallbackId.VERIFY and context.e164:
+        return modals.otp_modal(context.e164, chosen, context.dump(), ask_id=True, choices=choices)
     return None

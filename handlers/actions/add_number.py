@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.lifecycle.events import Requester
 from bot.lifecycle.usecases import Numbers
-from bot.slack import views
+from bot.slack import modals
 from handlers.payloads import ModalContext
 
 
@@ -22,5 +22,5 @@ async def add_number(
         return
     accounts = list(numbers.accounts.values())
     context = ModalContext(channel=requester.channel_id, response_url=requester.response_url)
-    view = views.add_modal(accounts, accounts[0], context.dump())
+    view = modals.add_modal(accounts, accounts[0], context.dump())
     await client.views_open(trigger_id=body["trigger_id"], view=view)

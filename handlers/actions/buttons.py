@@ -9,7 +9,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.lifecycle.events import Requester
 from bot.lifecycle.states import State
 from bot.lifecycle.usecases import Numbers
-from bot.slack import views
+from bot.slack import messages, modals
 from bot.store import Number
 from handlers.answers import Refusal
 from handlers.payloads import ModalContext, row_id_of
@@ -35,7 +35,7 @@ async def open_otp_modal(
     account = numbers.verifying_accounts.get(number.account)
     if account is None or number.state != State.AWAITING_OTP:
         if await numbers.usable(number, requester):  # else it told the person the account is gone
-            raise Refusal(views.refusal(number, "no code is awaited"))
+            raise Refusal(messages.refusal(number, "no code is awaited"))
         return
     context = ModalContext(
         channel=requester.channel_id,
@@ -44,7 +44,7 @@ async def open_otp_modal(
         account=number.account,
         e164=number.e164,
     )
-    view = views.otp_modal(
+    view = modals.otp_modal(
         number.e164,
         account,
         context.dump(),

@@ -6,7 +6,7 @@ from typing import Any
 
 from bot.lifecycle.usecases import Numbers
 from bot.phone import PhoneError, parse_phone
-from bot.slack import views
+from bot.slack import words
 from bot.store import Number
 from handlers.answers import Refusal
 from handlers.payloads import ModalContext
@@ -32,11 +32,11 @@ def number_argument(command: dict[str, Any]) -> str:
     """The E.164 number of a `<number>` argument; the usage is the answer to help, nothing, or no number."""
     name, text = command["command"], command.get("text", "").strip()
     if not text or text.lower() in HELP_WORDS:
-        raise Refusal(views.usage(name, None if text else "Which number?"))
+        raise Refusal(words.usage(name, None if text else "Which number?"))
     try:
         return parse_phone(text).e164
     except PhoneError as error:
-        raise Refusal(views.usage(name, str(error))) from None
+        raise Refusal(words.usage(name, str(error))) from None
 
 
 def modal_context(command: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError, SlackRequestError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.lifecycle.usecases import Numbers
-from bot.slack import audit, views
+from bot.slack import audit, messages, words
 from bot.store import StoreUnavailable
 from handlers.answers import Refusal
 from handlers.commands.arguments import HELP_WORDS, audit_days, number_argument
@@ -25,10 +25,10 @@ async def wa_numbers(
 ) -> None:
     text = command.get("text", "").strip()
     if text.lower() in HELP_WORDS:
-        raise Refusal(views.usage("/wa-numbers"))
+        raise Refusal(words.usage("/wa-numbers"))
     days = audit_days(text)
     if isinstance(days, str):
-        raise Refusal(views.usage("/wa-numbers", days))
+        raise Refusal(words.usage("/wa-numbers", days))
     if days is not None:
         await ack(response_type="ephemeral", text=f"Exporting the last {days} days of operations…")
         told = await export_audit(numbers, client, command["user_id"], days)
@@ -38,7 +38,7 @@ async def wa_numbers(
         await ack()
         labels = {name: account.label for name, account in numbers.accounts.items()}
         listed, total = await numbers.listing(limit=40)
-        blocks = views.numbers_list(listed, total, labels)
+        blocks = messages.numbers_list(listed, total, labels)
         await respond(response_type="ephemeral", text=f"{total} numbers", blocks=blocks)
         return
     e164 = number_argument(command)
@@ -53,8 +53,8 @@ async def history(numbers: Numbers, e164: str) -> list[dict[str, Any]]:
         raise Refusal(f"wa-bot has no record of {e164}. Add it with `/wa-add {e164}`.")
     blocks = []
     for number in found[:3]:
-        label = views.account_label(number.account, numbers.accounts.get(number.account))
-        blocks += views.history(number, label, await numbers.history(number.id, limit=30))
+        label = words.account_label(number.account, numbers.accounts.get(number.account))
+        blocks += messages.history(number, label, await numbers.history(number.id, limit=30))
     return blocks[:50]
 
 

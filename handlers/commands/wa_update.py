@@ -9,7 +9,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.lifecycle.usecases import Numbers, waiting_or_latest
-from bot.slack import views
+from bot.slack import modals
 from handlers.answers import Refusal
 from handlers.commands.arguments import modal_context, number_argument, refuse_if_gone
 from handlers.payloads import READ_BUDGET_SECONDS
@@ -24,7 +24,7 @@ async def wa_update(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClie
     if number is not None:
         account = kaleyra[number.account]
         context = modal_context(command, account=account.name, e164=e164, number_id=number.id)
-        view = views.update_modal(e164, account, number.profile, context)
+        view = modals.update_modal(e164, account, number.profile, context)
         await client.views_open(trigger_id=command["trigger_id"], view=view)
         return
     refuse_if_gone(numbers, found)
@@ -34,5 +34,5 @@ async def wa_update(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClie
     # added outside the bot: the first Kaleyra account, or the one picked in the modal
     first = next(iter(kaleyra.values()))
     context = modal_context(command, account=first.name, e164=e164)
-    view = views.update_modal(e164, first, {}, context, choices=list(kaleyra.values()))
+    view = modals.update_modal(e164, first, {}, context, choices=list(kaleyra.values()))
     await client.views_open(trigger_id=command["trigger_id"], view=view)

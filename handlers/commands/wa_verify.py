@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.lifecycle.states import State
 from bot.lifecycle.usecases import Numbers, waiting_or_latest
-from bot.slack import views
+from bot.slack import modals, words
 from bot.store import Number
 from handlers.answers import Refusal
 from handlers.commands.arguments import modal_context, number_argument, refuse_if_gone
@@ -28,11 +28,11 @@ async def wa_verify(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClie
         account = kaleyra[number.account]
         context = modal_context(command, account=account.name, e164=e164, number_id=number.id)
         ask_id = not (number.phone_number_id and number.phone_number_id_confirmed)
-        view = views.otp_modal(e164, account, context, ask_id=ask_id, typed_id=number.phone_number_id)
+        view = modals.otp_modal(e164, account, context, ask_id=ask_id, typed_id=number.phone_number_id)
     else:  # unknown to the bot: ask for the phone number ID (and the account, when there are several)
         first = next(iter(kaleyra.values()))
         context = modal_context(command, account=first.name, e164=e164)
-        view = views.otp_modal(e164, first, context, ask_id=True, choices=list(kaleyra.values()))
+        view = modals.otp_modal(e164, first, context, ask_id=True, choices=list(kaleyra.values()))
     await client.views_open(trigger_id=command["trigger_id"], view=view)
 
 
@@ -45,4 +45,4 @@ def refuse_unverifiable(numbers: Numbers, e164: str, number: Number | None, foun
     elif number.state == State.ADDING:
         raise Refusal(f"{e164} is still being added: wait for its thread.")
     elif number.state in (State.VERIFIED, State.ADDED):
-        raise Refusal(f"{e164} is {views.state_words(number.state)}: there is no code to enter.")
+        raise Refusal(f"{e164} is {words.state_words(number.state)}: there is no code to enter.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from slack_bolt.app.async_app import AsyncApp
 
+from bot.slack.ids import CallbackId
 from handlers.context import read_form
 from handlers.views.wa_add import wa_add
 from handlers.views.wa_bulk import wa_bulk
@@ -13,7 +14,7 @@ from handlers.views.wa_verify import wa_verify
 
 
 def register(app: AsyncApp) -> None:
-    app.view("wa_add", middleware=[read_form])(wa_add)
-    app.view("wa_bulk", middleware=[read_form])(wa_bulk)
-    app.view("wa_verify", middleware=[read_form])(wa_verify)
-    app.view("wa_update", middleware=[read_form])(wa_update)
+    app.view(CallbackId.ADD, middleware=[read_form])(wa_add)
+    app.view(CallbackId.BULK, middleware=[read_form])(wa_bulk)
+    app.view(CallbackId.VERIFY, middleware=[read_form])(wa_verify)
+    app.view(CallbackId.UPDATE, middleware=[read_form])(wa_update)

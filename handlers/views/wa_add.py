@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.accounts import Account
 from bot.lifecycle.events import Requester
 from bot.lifecycle.usecases import Numbers, Result
-from bot.slack import forms, views
+from bot.slack import forms, messages, modals
 from bot.slack.words import explain
 from handlers.acks import Acknowledgements
 from handlers.payloads import ModalContext, bounded, view_intent
@@ -31,7 +31,7 @@ async def wa_add(
     request = forms.add_request(account, values)
     live = await bounded(numbers.live(account.name, request.e164))
     if live is not None:  # nothing is sent and nothing changes; the lifecycle would refuse it anyway
-        raise forms.FormErrors({forms.number_block(account): views.live_number(live)})
+        raise forms.FormErrors({forms.number_block(account): messages.live_number(live)})
     if not forms.keeps_form_open(account):
         await ack()
         await acks.settled()
@@ -39,7 +39,7 @@ async def wa_add(
         return
     # v1 answers with field errors (E947/E413, E962): the form stays open to show them where they were typed.
     await ack(
-        response_action="update", view=views.notice_modal("Adding…", ["Asking Kaleyra to add the number…"])
+        response_action="update", view=modals.notice_modal("Adding…", ["Asking Kaleyra to add the number…"])
     )
     result = await numbers.add(account.name, request, requester, view_intent(view))
     await show(client, view, after_add(numbers, view, modal, values, account, result))
@@ -58,9 +58,9 @@ def after_add(
     form_fields = set(forms.initial_values_of(view))
     problems = {k: v for k, v in (refusal.field_errors if refusal else {}).items() if k in form_fields}
     if problems:
-        return views.add_modal(list(numbers.accounts.values()), account, modal.dump(), values, problems)
+        return modals.add_modal(list(numbers.accounts.values()), account, modal.dump(), values, problems)
     if refusal:
-        return views.notice_modal("Not added", explain(refusal))
+        return modals.notice_modal("Not added", explain(refusal))
     if result.done:
-        return views.notice_modal("Added", [":white_check_mark: The number's thread has the record."])
-    return views.notice_modal("Not added", ["wa-bot sent you a message saying why."])
+        return modals.notice_modal("Added", [":white_check_mark: The number's thread has the record."])
+    return modals.notice_modal("Not added", ["wa-bot sent you a message saying why."])

@@ -10,7 +10,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from bot.lifecycle.bulk import Bulk
 from bot.lifecycle.events import Requester
 from bot.lifecycle.usecases import Numbers
-from bot.slack import forms, views
+from bot.slack import forms, words
 from handlers.payloads import ModalContext, bounded, view_intent
 from handlers.views.modal import account_of
 
@@ -28,7 +28,7 @@ async def wa_bulk(
     lines = forms.bulk_lines(values.get("numbers") or "", account)
     live = await bounded(numbers.live_among(account.name, [line.e164 for line in lines])) or []
     if live:  # the lifecycle would refuse these lines one by one; say so before anything is sent
-        state_of = {number.e164: views.state_words(number.state) for number in live}
+        state_of = {number.e164: words.state_words(number.state) for number in live}
         problems = [
             f"Line {line.line}: {line.e164} is already {state_of[line.e164]} on this account."
             for line in lines

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.accounts import Account
 from bot.lifecycle.events import Requester
 from bot.lifecycle.usecases import Numbers, Result, VerifyRequest
-from bot.slack import forms, views
+from bot.slack import forms, modals
 from bot.slack.words import explain
 from handlers.payloads import ModalContext, view_intent
 from handlers.views.modal import ACCOUNT_GONE, kaleyra_account_of, show
@@ -28,7 +28,7 @@ async def wa_verify(
 ) -> None:
     account, request = verify_form(numbers, modal, values)
     await ack(
-        response_action="update", view=views.notice_modal("Verifying…", ["Checking the code with Kaleyra…"])
+        response_action="update", view=modals.notice_modal("Verifying…", ["Checking the code with Kaleyra…"])
     )
     result = await numbers.verify(account.name, request, requester, view_intent(view))
     await show(client, view, after_verify(account, modal, result))
@@ -59,11 +59,11 @@ def after_verify(account: Account, modal: ModalContext, result: Result) -> dict[
     number = result.number
     if result.done and number is not None:
         lines = [f":white_check_mark: *{number.e164}* is verified.", "The number's thread has the details."]
-        return views.notice_modal("Verified", lines)
+        return modals.notice_modal("Verified", lines)
     if number is None or result.error is None:
-        return views.notice_modal("Not verified", ["wa-bot sent you a message saying why."])
+        return modals.notice_modal("Not verified", ["wa-bot sent you a message saying why."])
     modal.number_id = number.id
-    return views.otp_modal(
+    return modals.otp_modal(
         number.e164,
         account,
         modal.dump(),
