@@ -6,6 +6,7 @@ demo) never mix their figures."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from time import perf_counter
@@ -74,7 +75,7 @@ class Metrics:
         self.background_crashes.labels(loop).inc()
 
     def provider_call(self, operation: str, code: str, seconds: float) -> None:
-        self.provider_calls.labels(operation, code).inc()
+        self.provider_calls.labels(operation, code_label(code)).inc()
         self.provider_seconds.labels(operation).observe(seconds)
 
     @web.middleware
@@ -120,3 +121,16 @@ def kind_of(body: str, content_type: str) -> str:
         return str(payload.get("type") or "unknown") if isinstance(payload, dict) else "unknown"
     except ValueError:
         return "unknown"
+
+
+# The provider codes a label may carry: the documented ones, wa-bot's own, and HTTP statuses. Anything else a
+# provider sends is counted as "other", so that no answer can grow the number of series without bound.
+KNOWN_CODES = frozenset(
+    {"ok", "WA200", "WA400", "WA401", "WA500", "RBC001", "I102", "E112", "E413", "E947", "E962"}
+    | {"TIMEOUT", "NETWORK", "NO_ID", "HTTP 200"}
+)
+HTTP_STATUS = re.compile(r"HTTP [1-5][0-9]{2}")
+
+
+def code_label(code: str) -> str:
+    return code if code in KNOWN_CODES or HTTP_STATUS.fullmatch(code) else "other"

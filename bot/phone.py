@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import phonenumbers
@@ -27,6 +28,27 @@ WRONG_LENGTH = {
 }
 
 
+# The longest text read as a phone number: phonenumbers' own limit for what it parses.
+LONGEST_TYPED = 250
+# What phones and web pages put around a copied number: read as a space, or as the plus it looks like.
+SPACES = {"\u00a0", "\u2007", "\u202f"}  # no-break, figure and narrow no-break spaces
+PLUSES = {"\uff0b", "\u2795"}  # full-width plus, heavy plus sign
+
+
+def _as_typed(text: str) -> str:
+    """`text` without Unicode format characters (category Cf: the direction marks U+200E, U+200F, U+202A–U+202E,
+    U+2066–U+2069 a phone adds around a copied number, zero-width spaces…), its odd spaces and pluses plain."""
+    kept = []
+    for character in text:
+        if character in SPACES:
+            kept.append(" ")
+        elif character in PLUSES:
+            kept.append("+")
+        elif unicodedata.category(character) != "Cf":
+            kept.append(character)
+    return "".join(kept)
+
+
 @dataclass(frozen=True)
 class Phone:
     """A valid number: `e164` "+919876543210", `country_code` "+91", `national` "9876543210"."""
@@ -42,7 +64,9 @@ class PhoneError(ValueError):
 
 def parse_phone(text: str) -> Phone:
     """Parse `+91 98765 43210`, `+1 (631) 555-1000`, `0044 20 7946 0958`…; the country code is required."""
-    cleaned = text.strip()
+    if len(text) > LONGEST_TYPED:  # nothing longer is a phone number, however it is spaced and marked
+        raise PhoneError(UNREADABLE[NumberParseException.TOO_LONG])
+    cleaned = _as_typed(text).strip()
     if not cleaned:
         raise PhoneError(f"Enter the phone number with its country code, {EXAMPLE}.")
     if not any(character.isdigit() for character in cleaned):
@@ -59,6 +83,11 @@ def parse_phone(text: str) -> Phone:
         raise PhoneError(
             UNREADABLE.get(error.error_type, UNREADABLE[NumberParseException.NOT_A_NUMBER])
         ) from None
+    if number.extension:
+        raise PhoneError(
+            f"WhatsApp numbers have no extension: remove the extension ({number.extension}) and add the number "
+            "itself."
+        )
     if not phonenumbers.is_valid_number(number):
         reason = WRONG_LENGTH.get(
             phonenumbers.is_possible_number_with_reason(number), "check the digits and the country code"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -845,19 +846,42 @@ async def test_a_long_history_stays_within_block_kit_limits(person: Person, slac
     assert "verify by" in words_of(answer)
 
 
+def markup_of(message: dict[str, Any]) -> str:
+    """Everything in a message that Slack reads as mrkdwn (formatting, links, mentions): its text, and each text
+    object that is not plain_text."""
+    parts = [str(message.get("text", ""))]
+    for block in message.get("blocks") or []:
+        texts = [block.get("text"), *block.get("fields", []), *block.get("elements", [])]
+        parts += [t["text"] for t in texts if isinstance(t, dict) and t.get("type") == "mrkdwn"]
+    return "\n".join(parts)
+
+
+def plain_of(message: dict[str, Any]) -> list[str]:
+    return [
+        block["text"]["text"]
+        for block in message.get("blocks") or []
+        if isinstance(block.get("text"), dict) and block["text"].get("type") == "plain_text"
+    ]
+
+
+@pytest.mark.parametrize(
+    "typed", ["Tom & Jerry <!channel>", "*URGENT* _pay now_ ~now~ `x` <https://evil.example|bank>"]
+)
 async def test_a_typed_name_is_shown_as_typed_not_as_slack_markup(
-    person: Person, slack: SlackStandIn, kaleyra: KaleyraStandIn
+    person: Person, slack: SlackStandIn, kaleyra: KaleyraStandIn, typed: str
 ) -> None:
     view = await open_modal(person, "/wa-add", PASTED, "wa_add")
-    await person.submit(view, {"name": "Tom & Jerry <!channel>"})
+    await person.submit(view, {"name": typed})
 
     [request] = await kaleyra.wait_for_requests(1)
-    assert request.json["name"] == "Tom & Jerry <!channel>"  # Kaleyra gets the name as typed
+    assert request.json["name"] == typed  # Kaleyra gets the name as typed
     await slack.wait_for("chat.postMessage", thread_reply_with("Added"))
     await parent_updated(slack)
     await person.command("/wa-numbers")
     listed = (await slack.wait_for("response_url:cmd")).args
     for message in [c.args for c in slack.calls_of("chat.postMessage")] + [listed]:
-        assert "<!channel>" not in words_of(message)  # no @channel ping for the whole channel
+        assert "<!channel>" not in markup_of(message)  # no @channel ping for the whole channel
+        # no bold, italics or link from what a person typed: it is only ever inside a code span
+        assert "*URGENT*" not in re.sub(r"`[^`]*`", "", markup_of(message))
     parent = slack.calls_of("chat.postMessage")[0].args
-    assert "Tom &amp; Jerry &lt;!channel&gt;" in words_of(parent)
+    assert any(typed in text for text in plain_of(parent))  # shown whole, where Slack renders plain text

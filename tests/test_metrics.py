@@ -54,3 +54,17 @@ async def test_metrics_show_the_process_memory_and_cpu(person: Person) -> None:
 
     assert figures[("process_resident_memory_bytes", ())] > 10_000_000  # a Python with aiohttp and SQLAlchemy
     assert ("process_cpu_seconds_total", ()) in figures
+
+
+async def test_a_provider_code_outside_the_known_ones_is_counted_as_other(
+    person: Person, slack: SlackStandIn, kaleyra: KaleyraStandIn
+) -> None:
+    # Given Kaleyra answering with a code no document names, different every time
+    kaleyra.queue("v2_add", {"code": "ZX-" + "9" * 40, "message": "made up", "data": {}, "error": {}})
+    await add_number(person, slack)
+    await reply_saying(slack, "The add failed")
+
+    # Then the counter has no series for that code, but one for "other"
+    after = await scrape(person)
+    codes = {dict(labels)["code"] for name, labels in after if name == "wa_bot_provider_calls_total"}
+    assert codes == {"other"}

@@ -382,7 +382,7 @@ async def test_a_minimal_graph_error_still_reads_well(
     await person.submit(await switch_to(person, await person.opened_view("wa_add"), "meta-pool"), {})
     reply = await slack.wait_for("chat.postMessage", lambda c: bool(c.args.get("thread_ts")))
     error = doc.META_MINIMAL_ERROR["error"]
-    assert f"Meta `{error['code']}` · {error['message']}" in text_of(reply.args)
+    assert f"Meta `{error['code']}` · `{error['message']}`" in text_of(reply.args)
 
 
 async def test_resend_code_once_per_cooldown(

@@ -26,7 +26,7 @@ from bot.lifecycle.states import State
 from bot.slack.blocks import clip, mrkdwn_section, plain_text
 from bot.slack.ids import ActionId, BlockId
 from bot.slack.messages import thread_link
-from bot.slack.mrkdwn import escape
+from bot.slack.mrkdwn import literal
 from bot.slack.words import account_label, state_words
 from bot.store import Number
 
@@ -56,7 +56,7 @@ def _ago(moment: datetime) -> str:
 
 
 def _number_block(number: Number, label: str) -> SectionBlock:
-    name = f" · {escape(number.display_name)}" if number.display_name else ""
+    name = f" · {literal(number.display_name)}" if number.display_name else ""
     who = number.last_user_id or number.created_by
     lines = [
         f"*{number.e164}*{name}",

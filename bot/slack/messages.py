@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
+    SectionBlock,
 )
 
 from bot.accounts import Account
@@ -21,13 +22,14 @@ from bot.lifecycle.bulk import Failure, Progress
 from bot.providers.dialects import dialect_of
 from bot.slack.blocks import (
     MESSAGE_BLOCKS,
+    SECTION_LIMIT,
     chunked_sections,
     clip,
     mrkdwn_section,
     plain_text,
 )
 from bot.slack.ids import ActionId, BlockId
-from bot.slack.mrkdwn import escape
+from bot.slack.mrkdwn import escape, literal
 from bot.slack.words import account_label, state_words
 from bot.store import Batch, Number, Operation
 
@@ -49,19 +51,20 @@ def parent_message(
     number: Number, account: Account | None, sandbox: bool = False
 ) -> tuple[str, list[dict[str, Any]]]:
     """The thread's first message: the number, the account, who asked, the current state (and SANDBOX)."""
-    name = f" · {escape(number.display_name)}" if number.display_name else ""
     lines = [
-        f"*{number.e164}*{name}",
         f"Account: {account_label(number.account, account)}",
         f"State: *{state_words(number.state)}*",
         f"Asked by <@{number.created_by}>",
     ]
     if number.phone_number_id:
-        lines.insert(2, f"Phone number ID: `{escape(number.phone_number_id)}`")
+        lines.insert(1, f"Phone number ID: `{escape(number.phone_number_id)}`")
     if sandbox:
         lines.insert(0, ":test_tube: *SANDBOX*: no provider is called; nothing here is real.")
     text = f"{'SANDBOX · ' if sandbox else ''}{number.e164}: {state_words(number.state)}"
+    # The display name is what a person typed: plain text, so that it can neither format nor mention.
+    name = f"{number.e164} · {number.display_name}" if number.display_name else number.e164
     blocks = [
+        SectionBlock(text=plain_text(name, SECTION_LIMIT)),
         mrkdwn_section("\n".join(lines)),
         ContextBlock(
             elements=[MarkdownTextObject(text="Every step for this number is recorded in this thread.")]
@@ -114,7 +117,7 @@ def numbers_list(numbers: Sequence[Number], total: int, labels: dict[str, str]) 
     if not numbers:
         blocks.append(mrkdwn_section("wa-bot knows no numbers yet. Add one with `/wa-add`."))
     lines = [
-        f"• *{n.e164}*{' · ' + escape(n.display_name) if n.display_name else ''} · {labels.get(n.account) or n.account + ' (no longer configured)'}"
+        f"• *{n.e164}*{' · ' + literal(n.display_name) if n.display_name else ''} · {labels.get(n.account) or n.account + ' (no longer configured)'}"
         f" · {state_words(n.state)}{thread_link(n.channel_id, n.thread_ts)}"
         for n in numbers
     ]
@@ -144,8 +147,8 @@ def history(number: Number, label: str, operations: Sequence[Operation]) -> list
     ]
     lines = []
     for operation in operations:
-        code = f" · `{operation.provider_code}`" if operation.provider_code else ""
-        message = f" {escape(clip(operation.provider_message, 200))}" if operation.provider_message else ""
+        code = f" · {literal(operation.provider_code)}" if operation.provider_code else ""
+        message = f" {literal(clip(operation.provider_message, 200))}" if operation.provider_message else ""
         batch = (
             f" (bulk add #{operation.batch_id}, line {operation.batch_line})" if operation.batch_id else ""
         )

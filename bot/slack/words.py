@@ -7,7 +7,7 @@ from bot.accounts import Account
 from bot.lifecycle.events import Event, Facts, Kind
 from bot.lifecycle.states import State
 from bot.providers.errors import Delivery, ProviderError, Reason
-from bot.slack.mrkdwn import escape
+from bot.slack.mrkdwn import escape, literal
 
 ADMIN_KALEYRA = "Ask an admin to check this account's Kaleyra SID and API key (KALEYRA_SID, KALEYRA_API_KEY or the accounts file)."
 
@@ -75,10 +75,10 @@ def explain(error: ProviderError) -> list[str]:
     lines: list[str] = []
     if error.user_title or error.user_message:
         lines.append(": ".join(escape(part) for part in (error.user_title, error.user_message) if part))
-    lines.append(f"{error.provider} `{escape(error.code)}` · {escape(error.message)}")
+    lines.append(f"{error.provider} {literal(error.code)} · {literal(error.message)}")
     for name, text in error.field_errors.items():
         if text and text != error.message:
-            lines.append(f"• `{escape(name)}`: {escape(text)}")
+            lines.append(f"• {literal(name)}: {literal(text)}")
     support = []
     if error.subcode is not None:
         support.append(f"subcode {error.subcode}")
@@ -168,7 +168,7 @@ def _details(event: Event, e164: str) -> list[str]:
         case Kind.ADDED if facts.record_status is not None or facts.record_name is not None:
             return [
                 f"{facts.provider} created the record: ID `{escape(facts.phone_number_id)}`, "
-                f"status `{escape(facts.record_status)}`, name {escape(facts.record_name)}."
+                f"status {literal(facts.record_status)}, name {literal(facts.record_name)}."
             ]
         case Kind.ADDED:
             return [f"{facts.provider} added the number: ID `{escape(facts.phone_number_id)}`."]
