@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, NoReturn
 
 from pydantic import ValidationError
@@ -23,37 +24,66 @@ SETTINGS_SOURCES = (
     "Settings come from the environment and from .env in the working directory; the environment wins."
 )
 
+# Each command: its line in `wa-bot --help`, and what its own --help says.
+COMMANDS = (
+    (
+        "run",
+        "serve Slack (what wa-bot does with no command)",
+        "Serve Slack: HTTP mode on HOST:PORT (POST /slack/events, GET /healthz, GET /metrics), or Socket Mode "
+        "when SLACK_APP_TOKEN is set. The store is migrated first. Stops within 20 s on SIGTERM or Ctrl-C. "
+        "Exit status 2 for a setting that is missing or malformed, 1 when the store or Slack cannot be reached.",
+    ),
+    (
+        "migrate",
+        "upgrade the store's schema to this wa-bot's revision (reads only DATABASE_URL)",
+        "Upgrade the store at DATABASE_URL to this wa-bot's newest schema revision and print it; nothing else "
+        "is read or started. Exit status 2 when a newer wa-bot migrated the store.",
+    ),
+    (
+        "check",
+        "check the settings, the accounts, the store and the Slack tokens without serving, migrating "
+        "or calling a provider; one line per check, exit 0 when all hold, 1 otherwise",
+        "Check what a start needs, one line each (ok, FAIL or skip): the settings, the accounts, the store and "
+        "its schema, the Slack bot token (auth.test) and, in Socket Mode, the app token "
+        "(apps.connections.open). Nothing is served or migrated and no provider is called. Exit status 0 when "
+        "every check holds, 1 otherwise.",
+    ),
+    (
+        "demo",
+        "try wa-bot with no settings: the real bot, the sandbox and a Slack stand-in play a short session",
+        "Play a short session against the real bot on its embedded defaults (the sandbox, a throwaway SQLite "
+        "store, a Slack stand-in in this process) and print each thread as a person reads it in Slack. Needs "
+        "no setting: the environment and .env are ignored, and nothing is left behind.",
+    ),
+)
+
 
 def main(argv: list[str] | None = None) -> None:
+    # --sandbox is one parser of its own, a parent of the top level and of every command, so that both
+    # `wa-bot --sandbox run` and `wa-bot run --sandbox` work; SUPPRESS keeps a command's absent flag from
+    # resetting the one given before it.
+    sandbox = argparse.ArgumentParser(add_help=False)
+    sandbox.add_argument(
+        "--sandbox",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="serve against the built-in sandbox instead of the providers (same as WA_BOT_SANDBOX=1); "
+        "its store is wa-bot-sandbox.db unless DATABASE_URL is set",
+    )
     parser = argparse.ArgumentParser(
         prog="wa-bot",
         description="A Slack app that adds, verifies and updates WhatsApp Business numbers.",
         epilog=SETTINGS_SOURCES,
+        parents=[sandbox],
     )
-    parser.add_argument(
-        "--sandbox",
-        action="store_true",
-        help="serve against the built-in sandbox instead of the providers (same as WA_BOT_SANDBOX=1)",
-    )
+    parser.add_argument("--version", action="version", version=f"wa-bot {_version()}")
     commands = parser.add_subparsers(dest="command", title="commands")
-    commands.add_parser("run", help="serve Slack (what wa-bot does with no command)", epilog=SETTINGS_SOURCES)
-    commands.add_parser(
-        "migrate",
-        help="upgrade the store's schema to this wa-bot's revision (reads only DATABASE_URL)",
-        epilog=SETTINGS_SOURCES,
-    )
-    commands.add_parser(
-        "check",
-        help="check the settings, the accounts, the store and the Slack tokens without serving, migrating "
-        "or calling a provider; one line per check, exit 0 when all hold, 1 otherwise",
-        epilog=SETTINGS_SOURCES,
-    )
-    commands.add_parser(
-        "demo",
-        help="try wa-bot with no settings: the real bot, the sandbox and a Slack stand-in play a short session",
-    )
+    for name, summary, description in COMMANDS:
+        commands.add_parser(
+            name, help=summary, description=description, epilog=SETTINGS_SOURCES, parents=[sandbox]
+        )
     arguments = parser.parse_args(argv)
-    if arguments.sandbox:
+    if getattr(arguments, "sandbox", False):
         os.environ["WA_BOT_SANDBOX"] = "1"
     if arguments.command == "migrate":
         migrate()
@@ -69,6 +99,13 @@ def main(argv: list[str] | None = None) -> None:
         run()
 
 
+def _version() -> str:
+    try:
+        return version("wa-bot")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def run() -> None:
     try:
         settings = Settings()
@@ -81,7 +118,7 @@ def run() -> None:
     logs.configure(settings.log_level, secrets, settings.log_format)
     from bot.server import StoreUnreachable, serve  # the heavy imports only once the settings hold
     from bot.slack.identity import SlackRefusedToken, SlackUnreachable
-    from bot.store import StoreNewerThanCode
+    from bot.store import StoreNewerThanCode, StoreServesOther
 
     try:
         asyncio.run(serve(settings))
@@ -90,7 +127,11 @@ def run() -> None:
     except StoreUnreachable as error:
         print(f"wa-bot cannot start: DATABASE_URL: {error}", file=sys.stderr)
         raise SystemExit(1) from None
-    except (StoreNewerThanCode, SlackRefusedToken) as error:  # only a change by the operator helps: 2
+    except (
+        StoreNewerThanCode,
+        StoreServesOther,
+        SlackRefusedToken,
+    ) as error:  # only a change by the operator helps: 2
         print(f"wa-bot cannot start: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     except SlackUnreachable as error:  # the network or Slack: a supervisor's restart may well help, 1
@@ -101,8 +142,9 @@ def run() -> None:
 def migrate() -> None:
     try:
         database_url = StoreSettings().database_url
-    except ValidationError:
-        _stop([f"DATABASE_URL: {EXPECTED['database_url']}"], doing="migrate")
+    except ValidationError as error:
+        wrong = sorted({str(item["loc"][0]) for item in error.errors() if item["loc"]})
+        _stop([f"{field.upper()}: {EXPECTED[field]}" for field in wrong], doing="migrate")
     from bot.store import Store, StoreNewerThanCode
 
     try:

@@ -18,7 +18,7 @@ from bot import logs
 from bot.accounts import AccountsError, accounts_from
 from bot.settings import Settings, SlackSettings, StoreSettings, problems_of
 from bot.slack.identity import SlackRefusedToken, SlackUnreachable, identify, slack_client, socket_url
-from bot.store import Schema, Store
+from bot.store import Schema, Store, StoreServesOther
 
 STORE_TIMEOUT_SECONDS = 15.0
 
@@ -65,11 +65,11 @@ async def _check() -> list[Line]:
     logs.configure("WARNING", secrets)  # should a library warn while the store or Slack is asked: redacted
 
     try:
-        database_url = settings.database_url if settings else StoreSettings().database_url
+        store = settings or StoreSettings()
     except ValidationError:
-        lines.append(Line("skip", "store", "DATABASE_URL must hold first"))
+        lines.append(Line("skip", "store", "DATABASE_URL and WA_BOT_SANDBOX must hold first"))
     else:
-        lines.append(await _store(database_url))
+        lines.append(await _store(store.database_url, store.wa_bot_sandbox))
 
     try:
         slack = SlackSettings()
@@ -103,7 +103,7 @@ def _no_sqlite_file(url: str) -> Line | None:
     return Line("ok", "store", f"{shown} does not exist yet: it will be created and migrated at start")
 
 
-async def _store(url: str) -> Line:
+async def _store(url: str, sandbox: bool) -> Line:
     missing = _no_sqlite_file(url)
     if missing is not None:
         return missing
@@ -112,6 +112,7 @@ async def _store(url: str) -> Line:
     try:
         async with asyncio.timeout(STORE_TIMEOUT_SECONDS):
             schema = await store.schema()
+            use = await store.use()
     except (OSError, SQLAlchemyError, TimeoutError) as error:
         cause: BaseException = getattr(error, "orig", None) or error
         while cause.__cause__ is not None:  # the driver's own error, e.g. InvalidCatalogNameError
@@ -121,6 +122,8 @@ async def _store(url: str) -> Line:
     finally:
         await store.close()
     verdict = _schema_verdict(schema)
+    if use is not None and use[0] != sandbox:  # the start would refuse it
+        return Line("FAIL", "store", f"{shown} reachable; {StoreServesOther(*use)}")
     return Line("FAIL" if schema.newer else "ok", "store", f"{shown} reachable; {verdict}")
 
 

@@ -135,8 +135,8 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
 
     auth.test comes first so that a start Slack would refuse changes nothing: migrating is the one step that
     writes, and a store migrated to a newer schema keeps older replicas on it from starting.
-    Raises SlackRefusedToken or SlackUnreachable (bot.slack.identity), StoreNewerThanCode, OSError or
-    SQLAlchemyError for the store.
+    Raises SlackRefusedToken or SlackUnreachable (bot.slack.identity), StoreNewerThanCode, StoreServesOther,
+    OSError or SQLAlchemyError for the store.
     """
     accounts = accounts_from(settings)
     slack_session = aiohttp.ClientSession()
@@ -147,6 +147,7 @@ async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
         log.info("Slack: serving as %s", identity)
         store = Store(settings.database_url)
         await _migrate(store)
+        await store.claim(sandbox=settings.wa_bot_sandbox)  # a store serves live numbers or the sandbox's
     except BaseException:
         if store is not None:
             await store.close()

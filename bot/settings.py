@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import AfterValidator, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -36,6 +38,22 @@ def _async_driver(url: str) -> str:
 
 DatabaseUrl = Annotated[str, AfterValidator(_async_driver)]
 
+# What .env.example holds where a real value goes (xoxb-your-bot-token, your-kaleyra-api-key, your-waba-id…):
+# left in .env, it would make a fake account whose first add sends Kaleyra "api-key: your-kaleyra-api-key".
+PLACEHOLDER = re.compile(r"^(?:xox[a-z]-|xapp-)?your-")
+PLACEHOLDER_ERROR = "placeholder"
+_Value = TypeVar("_Value", str, SecretStr, None)
+
+
+def _not_placeholder(value: _Value) -> _Value:
+    text = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if text is not None and PLACEHOLDER.match(text):
+        raise PydanticCustomError(PLACEHOLDER_ERROR, "still the placeholder from .env.example")
+    return value
+
+
+Real = AfterValidator(_not_placeholder)
+
 # Tokens that are not a bot token, by prefix: the prefix names the kind, never more of the value.
 OTHER_TOKENS = {
     "xoxp-": "a user token (xoxp-) is not a bot token",
@@ -55,10 +73,18 @@ def _bot_token(token: SecretStr) -> SecretStr:
     raise ValueError(f"{kind}; {BOT_TOKEN_EXPECTED}")
 
 
-BotToken = Annotated[SecretStr, AfterValidator(_bot_token)]
+BotToken = Annotated[SecretStr, AfterValidator(_bot_token), Real]
 HttpUrl = Annotated[str, Field(pattern=r"^https?://")]
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///wa-bot.db"
+# The sandbox's numbers are not real: by default they live in a file of their own, never in the live store.
+SANDBOX_DATABASE_URL = "sqlite+aiosqlite:///wa-bot-sandbox.db"
+
+
+def _sandbox_store(settings: Settings | StoreSettings) -> None:
+    """With the sandbox and no DATABASE_URL set, the sandbox's own store rather than the live default."""
+    if settings.wa_bot_sandbox and "database_url" not in settings.model_fields_set:
+        settings.database_url = SANDBOX_DATABASE_URL
 
 
 class Settings(BaseSettings):
@@ -67,21 +93,21 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
     slack_bot_token: BotToken
-    slack_signing_secret: SecretStr | None = None
-    slack_app_token: SecretStr | None = None
+    slack_signing_secret: Annotated[SecretStr | None, Real] = None
+    slack_app_token: Annotated[SecretStr | None, Real] = None
     slack_api_url: HttpUrl = DEFAULT_SLACK_API_URL
     host: str = "0.0.0.0"
     port: int = Field(default=3000, ge=1, le=65535)
 
-    kaleyra_sid: str | None = None
-    kaleyra_api_key: SecretStr | None = None
+    kaleyra_sid: Annotated[str | None, Real] = None
+    kaleyra_api_key: Annotated[SecretStr | None, Real] = None
     kaleyra_region: Region = "in"
-    kaleyra_waba_id: str | None = None
+    kaleyra_waba_id: Annotated[str | None, Real] = None
     kaleyra_api_version: Literal["v1", "v2"] = "v2"
     kaleyra_base_url: str | None = Field(default=None, pattern=r"^https?://")
 
-    meta_access_token: SecretStr | None = None
-    meta_business_id: str | None = None
+    meta_access_token: Annotated[SecretStr | None, Real] = None
+    meta_business_id: Annotated[str | None, Real] = None
     meta_api_version: str = Field(default="v23.0", pattern=r"^v\d+\.\d+$")
     meta_graph_url: str = Field(default="https://graph.facebook.com", pattern=r"^https?://")
 
@@ -109,6 +135,11 @@ class Settings(BaseSettings):
         if token is not None and not token.get_secret_value().startswith("xapp-"):
             raise ValueError("not an app-level token")
         return token
+
+    @model_validator(mode="after")
+    def _sandbox_has_its_own_store(self) -> Settings:
+        _sandbox_store(self)
+        return self
 
     @model_validator(mode="after")
     def _http_mode_needs_a_signing_secret(self) -> Settings:
@@ -151,6 +182,12 @@ class StoreSettings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
     database_url: DatabaseUrl = DEFAULT_DATABASE_URL
+    wa_bot_sandbox: bool = False
+
+    @model_validator(mode="after")
+    def _sandbox_has_its_own_store(self) -> StoreSettings:
+        _sandbox_store(self)
+        return self
 
 
 class SlackSettings(BaseSettings):
@@ -188,6 +225,8 @@ EXPECTED = {
     "(postgres:// and postgresql:// mean the same)",
 }
 
+PLACEHOLDER_EXPECTED = "still the placeholder from .env.example: set the real value"
+
 # Fields whose validator's message says what is wrong and what is expected, without the value.
 EXPLAINED_BY_VALIDATOR = frozenset({"slack_bot_token"})
 
@@ -220,6 +259,9 @@ def problems_of(error: ValidationError) -> list[str]:
         field = str(item["loc"][0]) if item["loc"] else ""
         if not field:
             lines.append(str(item["msg"]).removeprefix("Value error, "))
+            continue
+        if item["type"] == PLACEHOLDER_ERROR:
+            lines.append(f"{field.upper()}: {PLACEHOLDER_EXPECTED}")
             continue
         if item["type"] == "value_error" and field in EXPLAINED_BY_VALIDATOR:
             lines.append(f"{field.upper()}: {str(item['msg']).removeprefix('Value error, ')}")

@@ -47,20 +47,34 @@ STEPS = [
     "✓ Added (add, by @ops)",
     "SANDBOX: no SMS is sent; the code that works is",
     "[ Enter OTP ]  [ Resend code ]",
+    "@ops clicks [ Resend code ]",
+    "✉ New code requested (resend, by @ops)",
+    "Sandbox is sending a new code to +919876543210 by SMS.",
     "OTP: 123456",
     "⚠ Sandbox WA400 · Incorrect OTP format",
+    "Next: The code was not accepted:",  # a well-formed wrong code is worded as a wrong code
     "State: Verified ✓",  # the parent, as last edited, then the replies
     "✓ Verified (verify, by @ops)",
     "@ops in #wa-ops: /wa-update +91 98765 43210",
     "About:",
     "Profile updated (update, by @ops)",
     "• address: Bandra Kurla Complex, Mumbai 400051",
+    "@ops in #wa-ops: /wa-numbers +91 98765 43210",  # one number's history, newest first
+    "+919876543210: Verified ✓",
+    "update by @ops · ok · WA200",
+    "verify by @ops · ok · WA200",
+    "verify by @ops · failed · WA400 Incorrect OTP format",
+    "resend by @ops · ok · WA200",
+    "add by @ops · ok · WA200",
     "@ops in #wa-ops: /wa-add +44 20 7946 0958",
     "Display name:    sandbox:try_later",
     "✗ The add failed (asked by @ops)",
     "Sandbox WA500 · Please try again later",
     "Next: Kaleyra had a temporary problem: try again in a few minutes.",
     "[ Retry ]",
+    "@ops clicks [ Retry ]",
+    "#wa-ops · thread · 2 replies",
+    "✗ The add failed (asked by @ops)",  # the second attempt, in the same thread
     "@ops in #wa-ops: /wa-add bulk",
     "+91 98765 43299, sandbox:already_exists",
     "[ Add all ] ← pressed",
@@ -72,6 +86,17 @@ STEPS = [
     "wa-bot · Only visible to you",
     "WhatsApp numbers (12)",
     "+919876543210 · Acme Support",
+    "╭─ wa-bot · Home",  # the App Home, those that need a person first
+    "SANDBOX: no provider is called",
+    "[ Add number ]",
+    "Awaiting OTP: enter the code (9)",
+    "✗ Failed (2)",
+    "✓ Verified (1)",
+    "+919876543210 · Acme Support",
+    "/wa-numbers audit 30 sends @ops, by DM, a CSV",
+    "requested_at,finished_at,user_id,action,phone_number,account,outcome,provider_code,provider_message",
+    ",U0OPS,add,+919876543210,sandbox,ok,WA200,",
+    ",U0OPS,resend,+919876543210,sandbox,ok,WA200,",
 ]
 
 
@@ -84,7 +109,7 @@ def assert_the_session_is_told(transcript: str) -> None:
     assert transcript.rstrip().endswith(GO_LIVE.split()[-1])
     assert " ".join(GO_LIVE.split()) in " ".join(transcript.split())
     assert max(len(line) for line in transcript.splitlines()) <= 100
-    for mrkdwn in ("<@", "*", "`Acme", "&amp;", "&lt;", ":white_check_mark:", "<https://"):
+    for mrkdwn in ("<@", "*", "`Acme", "&amp;", "&lt;", ":white_check_mark:", ":hourglass", "<https://"):
         assert mrkdwn not in transcript
 
 

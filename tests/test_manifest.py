@@ -14,6 +14,7 @@ from jsonschema.validators import validator_for
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MANIFEST_PATH = REPO_ROOT / "manifest.yml"
+SOCKET_MODE_PATH = REPO_ROOT / "manifest.socket-mode.yml"
 SCHEMA_PATH = REPO_ROOT / "tests" / "vendor" / "slack" / "manifest.schema.1.0.0.json"
 
 EXPECTED_COMMANDS = {"/wa-add", "/wa-verify", "/wa-update", "/wa-numbers"}
@@ -107,6 +108,39 @@ def test_bot_scopes_are_exactly_what_the_bot_needs(manifest: Manifest) -> None:
 
     assert len(bot_scopes) == len(set(bot_scopes)), "a bot scope is listed twice"
     assert set(bot_scopes) == EXPECTED_BOT_SCOPES
+
+
+@pytest.fixture(scope="module")
+def socket_mode_manifest() -> Manifest:
+    loaded = yaml.safe_load(SOCKET_MODE_PATH.read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict), "manifest.socket-mode.yml must be a YAML mapping"
+    return loaded
+
+
+def without_urls(node: Any) -> Any:
+    """The manifest with every `url` and `*_url` left out, and Socket Mode off."""
+    if isinstance(node, dict):
+        kept = {k: without_urls(v) for k, v in node.items() if not (k == "url" or k.endswith("_url"))}
+        return {**kept, "socket_mode_enabled": False} if "socket_mode_enabled" in kept else kept
+    if isinstance(node, list):
+        return [without_urls(item) for item in node]
+    return node
+
+
+def test_the_socket_mode_manifest_needs_no_public_url(
+    socket_mode_manifest: Manifest, validator: Validator
+) -> None:
+    assert schema_errors(validator, socket_mode_manifest) == []
+    assert socket_mode_manifest["settings"]["socket_mode_enabled"] is True
+    assert list(request_urls(socket_mode_manifest)) == []
+
+
+def test_the_socket_mode_manifest_is_the_same_app_as_manifest_yml(
+    manifest: Manifest, socket_mode_manifest: Manifest
+) -> None:
+    # The same commands, events, Home and exactly the same scopes: only the way requests reach the bot differs.
+    assert without_urls(socket_mode_manifest) == without_urls(manifest)
+    assert set(socket_mode_manifest["oauth_config"]["scopes"]["bot"]) == EXPECTED_BOT_SCOPES
 
 
 def drop_first_command_description(broken: Manifest) -> None:

@@ -37,7 +37,7 @@ from sqlalchemy import (
     text,
 )
 
-from bot.store import Base, Store, StoreNewerThanCode, head_revision
+from bot.store import Base, Store, StoreNewerThanCode, StoreServesOther, head_revision
 from bot.store.schema import alembic_config
 
 # The tables as create_tables() made them before the schema had revisions (0001_initial), frozen here so
@@ -120,6 +120,7 @@ async def test_an_empty_store_is_migrated_to_head(store: Store) -> None:
             "operations",
             "outbox",
             "sandbox_numbers",
+            "store_use",
         }
         assert await connection.run_sync(drift) == []
 
@@ -216,6 +217,34 @@ async def test_a_store_at_0005_keeps_its_operations_and_then_holds_provider_code
     async with store.engine.begin() as connection:
         await connection.run_sync(lambda c: command.downgrade(alembic_config(c), "0005_batches"))
     assert sorted(o.provider_code or "" for o in await store.history(number.id)) == ["WA400", long_code[:32]]
+
+
+async def test_a_store_at_0007_keeps_its_numbers_and_is_claimed_by_its_first_start_only(
+    store: Store, empty_url: str
+) -> None:
+    async with store.engine.begin() as connection:
+        await connection.run_sync(lambda c: command.upgrade(alembic_config(c), "0007_outbox"))
+    number = await seed_number(store, "kaleyra", "+919876543210", "verified")
+
+    assert await store.migrate() == head_revision()
+
+    # Unclaimed (what it served before cannot be told), its numbers kept
+    assert await store.use() is None
+    assert [n.id for n in await store.numbers_with("+919876543210")] == [number.id]
+    # Two first starts at once, one live and one with the sandbox: one claims it, the other is refused
+    replicas = [Store(empty_url) for _ in range(2)]
+    try:
+        outcomes = await asyncio.gather(
+            replicas[0].claim(sandbox=False), replicas[1].claim(sandbox=True), return_exceptions=True
+        )
+    finally:
+        for replica in replicas:
+            await replica.close()
+    [refused] = [outcome for outcome in outcomes if isinstance(outcome, StoreServesOther)]
+    assert outcomes.count(None) == 1
+    use = await store.use()
+    assert use is not None and use[0] is refused.store_sandbox  # the winner's use, which the refusal names
+    await store.claim(sandbox=use[0])  # the same use again: fine
 
 
 async def test_migrating_twice_changes_nothing(store: Store) -> None:

@@ -9,6 +9,7 @@ token that a Slack stand-in (bot/demo/slack.py) accepts. The environment and any
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import secrets
 import sys
@@ -26,13 +27,14 @@ from bot import logs
 from bot.demo.script import CHANNEL_ID, CHANNEL_NAME, PERSON_ID, PERSON_NAME, Person, Session
 from bot.demo.slack import DemoFailed, SlackStandIn
 from bot.demo.transcript import Transcript
-from bot.server import build, web_app
+from bot.server import Bot, build, web_app
 from bot.settings import Settings
+from bot.slack.audit import write_csv
 
 GO_LIVE = (
-    "Go live: create the Slack app from manifest.yml, set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and an account "
-    "(README: Create the Slack app, Settings), then run wa-bot — or `wa-bot --sandbox` to try it in your "
-    "workspace first."
+    "Next, in your workspace with no public URL: create the Slack app from manifest.socket-mode.yml and run "
+    "`wa-bot run --sandbox` (docs/first-try.md, step by step). Go live: set SLACK_BOT_TOKEN and an account "
+    "(README: Create the Slack app, Settings), `wa-bot check`, then `wa-bot`."
 )
 # Slack's libraries read these from the environment on their own, whatever the settings say: Bolt takes
 # SLACK_BOT_TOKEN (and warns that the client's token wins), SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (and turns
@@ -56,6 +58,7 @@ def demo_settings(folder: Path, slack_api_url: str, bot_token: str, signing_secr
         "database_url": f"sqlite+aiosqlite:///{folder / 'wa-bot.db'}",
         "wa_bot_sandbox": True,
         "wa_bot_allowed_users": PERSON_ID,  # the demo's workspace has one person, and only they may act
+        "wa_bot_resend_cooldown_seconds": 0,  # the session shows Resend code at once, not a minute later
         "log_level": "WARNING",
     }
     return Settings(_env_file=None, **values)
@@ -92,10 +95,18 @@ async def demo(out: TextIO) -> None:
             f"as Slack signs it; @{PERSON_NAME} is the one person in the workspace."
         )
         async with asyncio.timeout(TIMEOUT_SECONDS):
-            await Session(Person(events_url, signing_secret, slack, session), slack, transcript).run()
+            played = Session(Person(events_url, signing_secret, slack, session), slack, transcript)
+            await played.run(lambda: _audit_lines(bot))
     transcript.line()
     transcript.line(f"Done in {time.monotonic() - started:.1f} s; nothing was kept.")
     transcript.line(GO_LIVE)
+
+
+async def _audit_lines(bot: Bot) -> list[str]:
+    """The audit CSV of the last 30 days as `/wa-numbers audit` writes it (the demo's Slack takes no files)."""
+    out = io.StringIO()
+    await write_csv(bot.numbers.audit(30), out)
+    return out.getvalue().splitlines()
 
 
 @contextmanager

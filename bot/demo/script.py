@@ -11,13 +11,14 @@ import hmac
 import json
 import re
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
 
-from bot.demo.slack import TEAM_ID, DemoFailed, Message, SlackStandIn
+from bot.demo.slack import TEAM_ID, DemoFailed, Ephemeral, Message, SlackStandIn
 from bot.demo.transcript import Transcript
 from bot.slack.forms import initial_values_of
 
@@ -29,6 +30,10 @@ APP_ID = "A0DEMO"
 FIRST_NUMBER = "+91 98765 43210"
 SECOND_NUMBER = "+44 20 7946 0958"
 SANDBOX_CODE = re.compile(r"the code that works is (\d{6})")
+WRONG_CODE = "The code was not accepted"
+BULK_NUMBERS = [*(f"+91 98765 432{i:02d}" for i in range(1, 10)), "+91 98765 43299"]
+BULK_NAMES = [*(f"Acme Store {i}" for i in range(1, 10)), "sandbox:already_exists"]
+AUDIT_LINES_SHOWN = 6
 
 
 @dataclass
@@ -279,8 +284,15 @@ class Session:
         parent, added = await self.reply(mark, "Added")
         self.thread(parent)
 
+        self.say.line()
+        self.say.line(f"No SMS yet? @{PERSON_NAME} clicks [ Resend code ] (at most one code per cool-down).")
+        mark = self.slack.mark()
+        await self.person.click(added, "Resend code")
+        parent, resent = await self.reply(mark, "New code requested", parent)
+        self.thread(parent)
+
         self.say.heading("2. Verify it with the code")
-        found = SANDBOX_CODE.search(self.say.words(added.blocks))  # read as the person reads it
+        found = SANDBOX_CODE.search(self.say.words(resent.blocks))  # read as the person reads it
         if found is None:
             raise DemoFailed("the Added reply shows no SANDBOX code")
         code = found.group(1)
@@ -293,8 +305,12 @@ class Session:
         view = await self.opened(mark, "wa_verify")
         back = await self.fill_and_wait(view, {"otp": wrong})
         self.say.modal(back, submitted=False)
-        if "Incorrect OTP format" not in self.say.words(back["blocks"]):
-            raise DemoFailed("the wrong code did not come back with “Incorrect OTP format”")
+        if WRONG_CODE not in self.say.words(back["blocks"]):
+            raise DemoFailed(f"the wrong code did not come back as one: “{WRONG_CODE}”")
+        self.say.note(
+            "The code was well formed but wrong, and the modal says so; Kaleyra's own words for it "
+            "(“Incorrect OTP format”) stay beside its code, for a support ticket."
+        )
         self.say.line(f"@{PERSON_NAME} types the code the thread shows, {code}, in the same modal.")
         self.say.modal(await self.fill_and_wait(back, {"otp": code}), submitted=False)
         parent, _ = await self.reply(mark, "Verified", parent)
@@ -315,9 +331,16 @@ class Session:
         await self.reply(mark, "Profile updated", parent)
         self.thread(parent)
 
+    async def history(self) -> None:
+        """4. /wa-numbers <number> → that number's history, ephemeral."""
+        self.say.heading("4. One number's history")
+        answer = await self.ephemeral(f"/wa-numbers {FIRST_NUMBER}", "History of")
+        self.say.line()
+        self.say.ephemeral(answer)
+
     async def provider_error(self) -> None:
         """4. One documented provider error on purpose: the display name `sandbox:try_later`."""
-        self.say.heading("4. A provider error (Sandbox WA500, on purpose)")
+        self.say.heading("5. A provider error (Sandbox WA500, on purpose), and Retry")
         mark = self.slack.mark()
         await self.command(f"/wa-add {SECOND_NUMBER}")
         view = await self.opened(mark, "wa_add")
@@ -328,14 +351,23 @@ class Session:
             raise DemoFailed("the failed add shows no Sandbox WA500 or no [ Retry ]")
         self.thread(parent)
 
+        self.say.line()
+        self.say.line(
+            f"@{PERSON_NAME} clicks [ Retry ]: the same add is sent again with what was typed (once per click). "
+            "The sandbox fails this display name every time; a real WA500 usually passes a little later."
+        )
+        mark = self.slack.mark()
+        await self.person.click(failed, "Retry")
+        parent, _ = await self.reply(mark, "The add failed", parent)
+        self.thread(parent)
+
     async def bulk(self) -> None:
         """5. /wa-add bulk → ten pasted lines → one batch message, its progress, the summary in its thread."""
-        self.say.heading("5. Add ten numbers at once")
+        self.say.heading("6. Add ten numbers at once")
         mark = self.slack.mark()
         await self.command("/wa-add bulk")
         view = await self.opened(mark, "wa_bulk")
-        lines = [f"+91 98765 432{i:02d}, Acme Store {i}" for i in range(1, 10)]
-        lines.append("+91 98765 43299, sandbox:already_exists")
+        lines = [f"{number}, {name}" for number, name in zip(BULK_NUMBERS, BULK_NAMES, strict=True)]
         self.say.note(
             "Ten lines pasted from a spreadsheet; the last display name asks the sandbox for a documented failure."
         )
@@ -355,21 +387,54 @@ class Session:
         self.say.note("One message in the channel showed the progress, edited in place; then:")
         self.thread(parent)
 
-    async def numbers(self) -> None:
-        """6. /wa-numbers → the ephemeral list."""
-        self.say.heading("6. List the numbers")
+    async def ephemeral(self, typed: str, words: str) -> Ephemeral:
+        """Type `typed`; the answer only the person sees, once it says `words`."""
         shown = len(self.slack.ephemerals)
-        await self.command("/wa-numbers")
-        answer = await self.slack.wait_for(
-            lambda: self.slack.ephemerals[shown] if len(self.slack.ephemerals) > shown else None,
-            "ephemeral answer to /wa-numbers",
+        await self.command(typed)
+        return await self.slack.wait_for(
+            lambda: next((e for e in self.slack.ephemerals[shown:] if words in e.text + str(e.blocks)), None),
+            f"ephemeral answer to {typed}",
         )
+
+    async def numbers(self) -> None:
+        """7. /wa-numbers → the ephemeral list."""
+        self.say.heading("7. List the numbers")
+        answer = await self.ephemeral("/wa-numbers", "WhatsApp numbers")
         self.say.line()
         self.say.ephemeral(answer)
 
-    async def run(self) -> None:
+    async def home(self) -> None:
+        """8. The App Home, as wa-bot published it for the person after their last change."""
+        self.say.heading("8. The App Home")
+        self.say.line(
+            f"@{PERSON_NAME} opens wa-bot's Home tab: every number by state, those that need a person first."
+        )
+        last = BULK_NUMBERS[-2].replace(" ", "")  # the bulk's last added number: the Home is current after it
+
+        def current() -> dict[str, Any] | None:
+            view = self.slack.home.get(PERSON_ID)
+            return view if view is not None and last in self.say.words(view.get("blocks", [])) else None
+
+        home = await self.slack.wait_for(current, "the App Home, current")
+        self.say.line()
+        self.say.home(home)
+
+    async def audit(self, csv_lines: list[str]) -> None:
+        """9. The audit: the CSV `/wa-numbers audit` sends by DM, its first lines."""
+        self.say.heading("9. The audit")
+        self.say.line(
+            f"/wa-numbers audit 30 sends @{PERSON_NAME}, by DM, a CSV of every operation of the last 30 days "
+            f"({len(csv_lines) - 1} so far; no secret and no code is ever in it). Its first lines:"
+        )
+        self.say.line()
+        self.say.verbatim(csv_lines[:AUDIT_LINES_SHOWN], "")
+
+    async def run(self, audit: Callable[[], Awaitable[list[str]]]) -> None:
         number = await self.add_and_verify()
         await self.update(number)
+        await self.history()
         await self.provider_error()
         await self.bulk()
         await self.numbers()
+        await self.home()
+        await self.audit(await audit())

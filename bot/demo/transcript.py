@@ -20,6 +20,7 @@ EMOJI = {
     "incoming_envelope": "✉",
     "pencil2": "✎",
     "test_tube": "",
+    "hourglass_flowing_sand": "⌛",
 }
 ANGLED = re.compile(r"<([^<>\n]*)>")
 BOLD = re.compile(r"\*([^*\n]+)\*")
@@ -126,7 +127,7 @@ class Transcript:
                 texts.append(self.plain(str((block.get("text") or {}).get("text", ""))))
                 texts += [self.plain(str(f.get("text", ""))) for f in block.get("fields") or []]
             elif kind == "header":
-                texts.append(str((block.get("text") or {}).get("text", "")))
+                texts.append(self.plain(str((block.get("text") or {}).get("text", ""))))
             elif kind == "context":
                 texts.append(" ".join(self.plain(str(e.get("text", ""))) for e in block.get("elements", [])))
             elif kind == "actions":
@@ -163,6 +164,19 @@ class Transcript:
     def ephemeral(self, answer: Ephemeral) -> None:
         self.line("Only visible to you", "  ", first="  wa-bot · ")
         self.blocks(answer.blocks or [{"type": "section", "text": {"text": answer.text}}], "    ")
+
+    def verbatim(self, lines: Iterable[str], indent: str = "    ") -> None:
+        """Lines as they are, never wrapped (a file's lines: wrapping would change them); one longer than the
+        width is cut, and ends with … to say so."""
+        room = WIDTH - len(indent)
+        for text in lines:
+            print(indent + (text if len(text) <= room else text[: room - 1] + "…"), file=self.out)
+
+    def home(self, view: dict[str, Any]) -> None:
+        """The App Home tab as the person sees it."""
+        self.line("╭─ wa-bot · Home " + "─" * 50, "  ")
+        self.blocks(view.get("blocks", []), "  │ ")
+        self.line("╰" + "─" * 65, "  ")
 
     def modal(
         self,

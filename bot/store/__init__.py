@@ -4,7 +4,17 @@ Never an API key, a token or an OTP: operations keep what a person typed minus t
 provider answered.
 """
 
-from bot.store.models import Base, Batch, Number, Operation, OutboxItem, Outcome, SandboxNumber, utcnow
+from bot.store.models import (
+    Base,
+    Batch,
+    Number,
+    Operation,
+    OutboxItem,
+    Outcome,
+    SandboxNumber,
+    StoreUse,
+    utcnow,
+)
 from bot.store.schema import Schema, StoreNewerThanCode, head_revision
 from bot.store.store import (
     AuditRow,
@@ -15,6 +25,7 @@ from bot.store.store import (
     Lease,
     MoveRefused,
     Store,
+    StoreServesOther,
     StoreUnavailable,
     Transition,
 )
@@ -37,7 +48,9 @@ __all__ = [
     "Schema",
     "Store",
     "StoreNewerThanCode",
+    "StoreServesOther",
     "StoreUnavailable",
+    "StoreUse",
     "Transition",
     "head_revision",
     "utcnow",

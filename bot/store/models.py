@@ -135,3 +135,15 @@ class SandboxNumber(Base):
     verified: Mapped[bool] = mapped_column(default=False, server_default=false())
     profile: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StoreUse(Base):
+    """What the store serves, decided by the first start on it: live numbers or the sandbox's, never both.
+
+    One row (id 1). A store is refused to the other use, so no sandbox number ever shows in live use."""
+
+    __tablename__ = "store_use"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sandbox: Mapped[bool]
+    since: Mapped[datetime] = mapped_column(default=utcnow)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    inspect,
     or_,
     select,
     text,
@@ -35,7 +36,16 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import aliased
 
-from bot.store.models import Batch, Number, Operation, OutboxItem, Outcome, SandboxNumber, utcnow
+from bot.store.models import (
+    Batch,
+    Number,
+    Operation,
+    OutboxItem,
+    Outcome,
+    SandboxNumber,
+    StoreUse,
+    utcnow,
+)
 from bot.store.schema import (
     Schema,
     current_revision_of,
@@ -86,6 +96,28 @@ def _engine_options(url: str) -> dict[str, Any]:
     the pool (one that went stale after a restart is replaced); a SQLite file's cannot go stale, so a ping
     would only be one more round trip in every transaction."""
     return {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {"pool_pre_ping": True}
+
+
+class StoreServesOther(Exception):
+    """The store serves the other use (live numbers or the sandbox's) than this start: it is refused.
+
+    Sharing one store would show the sandbox's fake numbers in live lists, the Home and the audit, and a sandbox
+    record would block the real add of the same number."""
+
+    def __init__(self, store_sandbox: bool, since: datetime) -> None:
+        day = since.date().isoformat()
+        if store_sandbox:
+            told = (
+                f"DATABASE_URL: this store serves the sandbox (since {day}) and live use never shares one with "
+                "it: point DATABASE_URL at the live store (unset, it is wa-bot.db)"
+            )
+        else:
+            told = (
+                f"DATABASE_URL: this store serves live numbers (since {day}) and the sandbox never writes in "
+                "one: point DATABASE_URL at another store for the sandbox (unset, it is wa-bot-sandbox.db)"
+            )
+        super().__init__(told)
+        self.store_sandbox = store_sandbox
 
 
 class DuplicateIntent(Exception):
@@ -231,6 +263,32 @@ class Store:
         """Where the store's schema stands (reads only: `wa-bot check` never migrates)."""
         async with self.engine.connect() as connection:
             return await connection.run_sync(schema_of)
+
+    async def claim(self, sandbox: bool) -> None:
+        """Serve live numbers, or the sandbox's: the first start on a store decides, and a start of the other
+        use is refused with StoreServesOther. Two first starts at once: one insert wins, the other reads it."""
+        for _ in range(2):
+            try:
+                async with self.engine.begin() as connection:
+                    use = (await connection.execute(select(StoreUse.sandbox, StoreUse.since))).first()
+                    if use is None:
+                        await connection.execute(
+                            insert(StoreUse).values(id=1, sandbox=sandbox, since=utcnow())
+                        )
+                        return
+            except IntegrityError:
+                continue
+            if use.sandbox != sandbox:
+                raise StoreServesOther(use.sandbox, use.since)
+            return
+
+    async def use(self) -> tuple[bool, datetime] | None:
+        """(serves the sandbox, since when); None while no start has claimed it (or before 0008_store_use)."""
+        async with self.engine.connect() as connection:
+            if not await connection.run_sync(lambda sync: inspect(sync).has_table("store_use")):
+                return None
+            use = (await connection.execute(select(StoreUse.sandbox, StoreUse.since))).first()
+        return None if use is None else (use.sandbox, use.since)
 
     @staticmethod
     def head_revision() -> str:
