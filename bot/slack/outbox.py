@@ -121,6 +121,7 @@ class Outbox:
         self._to_record: list[tuple[list[OutboxItem], asyncio.Future[bool]]] = []
         self._recorder: asyncio.Task[None] | None = None
         self._to_mark: dict[int, tuple[int, str, str] | None] = {}  # delivered item → a parent's thread
+        self._written: dict[int, asyncio.Event] = {}  # a number whose parent's thread is awaited (written())
         self._marker: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -244,9 +245,29 @@ class Outbox:
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, LONGEST_PAUSE)
                 continue
-            for item_id in marks:
+            for item_id, thread in marks.items():
                 del self._to_mark[item_id]
+                if thread is not None and thread[0] in self._written:
+                    self._written.pop(thread[0]).set()
             pause = self.first_pause
+
+    async def written(self, number_id: int, seconds: float) -> bool:
+        """Wait, at most `seconds`, until the number's parent message is posted and its thread written on the
+        number's row; False if that did not happen in time (Slack or the store away: the item stays recorded)."""
+        if number_id in self.threads and not any(
+            thread is not None and thread[0] == number_id for thread in self._to_mark.values()
+        ):
+            return True
+        event = self._written.setdefault(number_id, asyncio.Event())
+        try:
+            async with asyncio.timeout(seconds):
+                await event.wait()
+            return True
+        except TimeoutError:
+            return False
+        finally:
+            if not event.is_set() and self._written.get(number_id) is event:
+                del self._written[number_id]
 
     # --- the loop: leases and what other processes left ---
 

@@ -27,6 +27,9 @@ from bot.store import Number, Store
 
 log = logging.getLogger(__name__)
 
+PARENT_WAIT_SECONDS = 2.0  # open() waits at most this long for the parent to be posted and written down
+
+
 # Answers of chat.postMessage that mean "not in this channel": the thread moves to a DM with the requester.
 CHANNEL_REFUSALS = {
     "not_in_channel",
@@ -69,8 +72,11 @@ class SlackThreads:
             )
             channel = number.channel_id or requester.channel_id
             message = {"channel": channel, "text": text, "blocks": blocks, "e164": number.e164}
-            # Recorded, not waited for: the provider is called while Slack takes it (or cannot).
             await self.outbox.put(Item(number.id, PARENT, message, requester))
+            # With Slack and the store up, the thread is posted and written down before the provider is called:
+            # a process that dies mid-call leaves a thread the sweeper replies in. With either away, the call
+            # does not wait longer than this; the parent stays recorded and is delivered when it can be.
+            await self.outbox.written(number.id, PARENT_WAIT_SECONDS)
         thread = self.outbox.threads.get(number.id)
         if thread is None:  # not posted yet: the thread's replies wait for it in the outbox
             return number
