@@ -161,19 +161,6 @@ async def test_views_open_update_and_closed_view(slack: SlackStandIn) -> None:
     assert raised.value.response["error"] == "not_found"
 
 
-async def test_a_view_updated_from_a_stale_rendering_is_a_hash_conflict(slack: SlackStandIn) -> None:
-    client = web_client(slack)
-    modal = {"type": "modal", "title": {"type": "plain_text", "text": "Add"}, "blocks": BLOCKS}
-    opened = (await client.views_open(trigger_id="123.456", view=modal))["view"]
-    await client.views_update(view_id=opened["id"], hash=opened["hash"], view={**modal, "blocks": []})
-
-    with pytest.raises(SlackApiError) as raised:
-        await client.views_update(view_id=opened["id"], hash=opened["hash"], view=modal)
-
-    assert raised.value.response["error"] == "hash_conflict"
-    assert slack.views[opened["id"]]["blocks"] == []
-
-
 async def test_a_thread_reads_as_a_person_sees_it(slack: SlackStandIn) -> None:
     client = web_client(slack)
     parent = await client.chat_postMessage(channel="C0OPS", text="Adding +91 98765 43210")
