@@ -42,24 +42,24 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
+# The test kit (tests/standins/: the stand-ins and what the tests and this script both use), no test module.
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from conftest import (  # noqa: E402
+from standins import KaleyraStandIn, SlackStandIn  # noqa: E402
+from standins.documented import V2_ADD_OK  # noqa: E402
+from standins.kit import (  # noqa: E402
     CHANNEL,
     OPERATOR,
     SID,
     SIGNING_SECRET,
     WABA_ID,
-    PostgresForTests,
-    asyncpg_dsn,
     clean_env,
     free_port,
+    most_in_one_second,
     state_of,
 )
-from standins import KaleyraStandIn, SlackStandIn  # noqa: E402
-from standins.documented import V2_ADD_OK  # noqa: E402
+from standins.postgres import PostgresForTests, asyncpg_dsn  # noqa: E402
 from standins.slack import SlackCall  # noqa: E402
-from test_bulk import most_in_one_second  # noqa: E402
 
 SCRIPTS = Path(__file__).resolve().parent
 KEPT = "<!-- Everything above is written by scripts/bench.py at each run; everything below is kept. -->"

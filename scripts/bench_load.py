@@ -14,8 +14,6 @@ was not an empty HTTP 200 (an acknowledgement with nothing to say).
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import os
 import sys
@@ -24,16 +22,7 @@ from typing import Any
 
 import aiohttp
 
-
-def signed_headers(secret: str, body: str, content_type: str) -> dict[str, str]:
-    """Slack's v0 signature of `body`, at the time it is sent."""
-    timestamp = str(int(time.time()))
-    digest = hmac.new(secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256).hexdigest()
-    return {
-        "Content-Type": content_type,
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": f"v0={digest}",
-    }
+from bot.slack.signing import signed_headers
 
 
 async def load(
@@ -48,7 +37,7 @@ async def load(
 
         async def send(i: int) -> None:
             async with limit:
-                headers = signed_headers(secret, bodies[i], content_type)
+                headers = signed_headers(bodies[i], content_type, secret)
                 sent = time.monotonic()
                 async with session.post(url, data=bodies[i], headers=headers) as response:
                     text = await response.text()

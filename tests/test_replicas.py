@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import test_bulk as bulk
-from conftest import CHANNEL, Person, a_postgres_database, free_port, running, signed_headers
+from conftest import CHANNEL, SIGNING_SECRET, Person, a_postgres_database, free_port, running
 from sqlalchemy.engine import make_url
 from standins import KaleyraStandIn, SlackStandIn
 from standins import documented as doc
@@ -41,6 +41,7 @@ from test_v2_failures import (
 
 from bot.lifecycle.states import State
 from bot.settings import Settings
+from bot.slack.signing import signed_headers
 from bot.store import Number, Operation, Outcome, Store, utcnow
 
 LEASE_SECONDS = 1.0
@@ -197,7 +198,7 @@ async def test_one_submission_delivered_to_both_replicas_at_once_adds_once(
 
     # When one signed submission reaches both replicas at the same moment (the second as Slack's retry)
     body = a.person.submission_body(view, {})
-    headers = signed_headers(body, FORM)
+    headers = signed_headers(body, FORM, SIGNING_SECRET)
     answers = await asyncio.gather(
         a.person.deliver(body, headers),
         b.person.deliver(body, {**headers, "X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"}),

@@ -161,6 +161,17 @@ async def test_views_open_update_and_closed_view(slack: SlackStandIn) -> None:
     assert raised.value.response["error"] == "not_found"
 
 
+async def test_a_thread_reads_as_a_person_sees_it(slack: SlackStandIn) -> None:
+    client = web_client(slack)
+    parent = await client.chat_postMessage(channel="C0OPS", text="Adding +91 98765 43210")
+    await client.chat_postMessage(channel="C0OPS", thread_ts=parent["ts"], text="Added")
+    await client.chat_update(channel="C0OPS", ts=parent["ts"], text="+91 98765 43210 · Added")
+
+    [shown] = slack.parents()
+    assert (shown.text, shown.edits) == ("+91 98765 43210 · Added", 1)
+    assert [reply.text for reply in slack.thread(shown)] == ["Added"]
+
+
 async def test_usergroups_and_dm_channels(slack: SlackStandIn) -> None:
     client = web_client(slack)
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import signal
 import subprocess
@@ -23,6 +21,7 @@ from standins import KaleyraStandIn, SlackStandIn
 from bot.server import build
 from bot.settings import Settings
 from bot.slack.identity import SlackRefusedToken
+from bot.slack.signing import signed_headers
 from bot.store import head_revision
 
 KALEYRA_KEY = "supersecret-key-123"
@@ -318,15 +317,8 @@ async def test_http_mode_refuses_an_old_timestamp_and_a_missing_signature(
     person: Person, slack: SlackStandIn, kaleyra: KaleyraStandIn
 ) -> None:
     body = command_form(slack)
-    old = str(int(time.time()) - 10 * 60)
-    signature = (
-        "v0=" + hmac.new(SIGNING_SECRET.encode(), f"v0:{old}:{body}".encode(), hashlib.sha256).hexdigest()
-    )
-    headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "X-Slack-Request-Timestamp": old,
-        "X-Slack-Signature": signature,
-    }
+    old = int(time.time()) - 10 * 60
+    headers = signed_headers(body, "application/x-www-form-urlencoded", SIGNING_SECRET, timestamp=old)
     async with aiohttp.ClientSession() as session:
         async with session.post(person.url, data=body, headers=headers) as response:
             assert response.status == 401

@@ -74,7 +74,7 @@ async def demo(out: TextIO) -> None:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wa-bot-demo-")))
         stack.enter_context(_hidden_from_slack_libraries())
         await slack.start()
-        stack.push_async_callback(slack.close)
+        stack.push_async_callback(slack.stop)
         bot = await build(
             demo_settings(folder, slack.api_url, bot_token, signing_secret), backoff_seconds=0.01
         )

@@ -6,8 +6,6 @@ Each step waits for what Slack would show next by polling what the stand-in reco
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import time
@@ -21,6 +19,7 @@ import aiohttp
 from bot.demo.slack import TEAM_ID, DemoFailed, Ephemeral, Message, SlackStandIn
 from bot.demo.transcript import Transcript
 from bot.slack.forms import initial_values_of
+from bot.slack.signing import signed_headers
 
 PERSON_ID = "U0OPS"
 PERSON_NAME = "ops"
@@ -65,13 +64,7 @@ class Person:
 
     async def _post(self, form: dict[str, str]) -> Answer:
         body = urlencode(form)
-        timestamp = str(int(time.time()))
-        digest = hmac.new(self.signing_secret.encode(), f"v0:{timestamp}:{body}".encode(), hashlib.sha256)
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": f"v0={digest.hexdigest()}",
-        }
+        headers = signed_headers(body, "application/x-www-form-urlencoded", self.signing_secret)
         async with self.session.post(self.events_url, data=body, headers=headers) as response:
             text = await response.text()
             if response.status != 200:
@@ -121,7 +114,7 @@ class Person:
         if answer.action.get("response_action") == "update" and shown and shown["hash"] == view["hash"]:
             self.slack.render(view["id"], answer.action["view"])
         elif not answer.action:  # an empty acknowledgement closes the modal
-            self.slack.views.pop(view["id"], None)
+            self.slack.close_view(view["id"])
         return answer
 
     async def click(self, message: Message, label: str) -> Answer:
@@ -206,11 +199,11 @@ class Session:
                     return view
             return None
 
-        return await self.slack.wait_for(found, f"{callback_id} modal opened")
+        return await self.slack.until(found, f"{callback_id} modal opened")
 
     async def updated(self, mark: int, view_id: str) -> dict[str, Any]:
         """The modal `view_id` after the bot's views.update since `mark`."""
-        await self.slack.wait_for(
+        await self.slack.until(
             lambda: next(
                 (c for c in self.slack.since(mark, "views.update") if c.args.get("view_id") == view_id), None
             ),
@@ -229,7 +222,7 @@ class Session:
                     return candidate, replies[0]
             return None
 
-        return await self.slack.wait_for(found, f"reply saying “{words}” in the thread")
+        return await self.slack.until(found, f"reply saying “{words}” in the thread")
 
     async def command(self, typed: str) -> None:
         """@ops types `typed` in #wa-ops; the bot acknowledges with nothing to show (it opens a modal, or
@@ -381,7 +374,7 @@ class Session:
                         return parent, summary[0]
             return None
 
-        parent, summary = await self.slack.wait_for(finished, "the bulk add's summary", timeout=30)
+        parent, summary = await self.slack.until(finished, "the bulk add's summary", timeout=30)
         if not all(words in self.say.words(summary.blocks) for words in ("9 added, 1 failed", "WA400")):
             raise DemoFailed("the bulk add's summary does not say 9 added, 1 failed with its WA400")
         self.say.note("One message in the channel showed the progress, edited in place; then:")
@@ -391,7 +384,7 @@ class Session:
         """Type `typed`; the answer only the person sees, once it says `words`."""
         shown = len(self.slack.ephemerals)
         await self.command(typed)
-        return await self.slack.wait_for(
+        return await self.slack.until(
             lambda: next((e for e in self.slack.ephemerals[shown:] if words in e.text + str(e.blocks)), None),
             f"ephemeral answer to {typed}",
         )
@@ -412,10 +405,10 @@ class Session:
         last = BULK_NUMBERS[-2].replace(" ", "")  # the bulk's last added number: the Home is current after it
 
         def current() -> dict[str, Any] | None:
-            view = self.slack.home.get(PERSON_ID)
+            view = self.slack.homes.get(PERSON_ID)
             return view if view is not None and last in self.say.words(view.get("blocks", [])) else None
 
-        home = await self.slack.wait_for(current, "the App Home, current")
+        home = await self.slack.until(current, "the App Home, current")
         self.say.line()
         self.say.home(home)
 

@@ -1,9 +1,10 @@
-"""The demo's Slack: a small stand-in for the Web API and response_url endpoints, on a loopback port.
+"""The Slack stand-in: the Web API and response_url endpoints on a loopback port, for the demo and the tests.
 
 It answers the calls wa-bot makes as Slack would (auth.test, chat.postMessage, chat.update, chat.postEphemeral,
 views.open/update/publish, conversations.open, usergroups.users.list, response_url posts), records every call,
 and keeps what a person would see: the channel's messages as last edited, the open modals (each rendering with a
-hash of its own, as Slack gives them), and the ephemeral answers.
+hash of its own, as Slack gives them), the App Homes and the ephemeral answers. The tests extend it
+(tests/standins/slack.py) with what only they need: failures, outages, uploads and Socket Mode.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, Self, TypeVar
 
 from aiohttp import web
 
@@ -33,11 +36,26 @@ class DemoFailed(Exception):
 
 
 @dataclass(frozen=True)
+class Workspace:
+    """The workspace the stand-in plays and the bot user its token belongs to: what auth.test answers."""
+
+    team_id: str = TEAM_ID
+    team: str = "wa-bot demo"
+    domain: str = "wa-bot-demo"
+    app_id: str = APP_ID
+    bot_user_id: str = BOT_USER_ID
+    bot_id: str = BOT_ID
+    bot_name: str = BOT_NAME
+
+
+@dataclass
 class Call:
-    """One Web API call (or a response_url post, method "response_url") the stand-in received."""
+    """One Web API call (or a response_url post, method "response_url:<name>") the stand-in received."""
 
     method: str
     args: dict[str, Any]
+    token: str | None = None
+    at: float = field(default_factory=time.monotonic)  # when it arrived (to check a pace)
 
 
 @dataclass
@@ -64,50 +82,92 @@ class Ephemeral:
     blocks: list[dict[str, Any]] = field(default_factory=list)
 
 
-class SlackStandIn:
-    """Answers like Slack for one workspace, one bot token and a few people; `start()` then `close()`."""
+DEMO_WORKSPACE = Workspace()
 
-    def __init__(self, bot_token: str, people: dict[str, str], channels: dict[str, str]) -> None:
+
+def dm_channel_id(user_id: str) -> str:
+    """The DM channel id the stand-in uses for a user: "U123" → "D123"."""
+    return "D" + user_id.removeprefix("U")
+
+
+class SlackStandIn:
+    """Answers like Slack for one workspace and one bot token; `start()` then `stop()`, or `async with`."""
+
+    def __init__(
+        self,
+        bot_token: str,
+        people: dict[str, str] | None = None,
+        channels: dict[str, str] | None = None,
+        usergroups: dict[str, list[str]] | None = None,
+        workspace: Workspace = DEMO_WORKSPACE,
+    ) -> None:
         self.bot_token = bot_token
-        self.names = {BOT_USER_ID: BOT_NAME, **people}  # user id → name, as mentions read
-        self.channels = dict(channels)  # channel id → name
+        self.workspace = workspace
+        self.names = {workspace.bot_user_id: workspace.bot_name, **(people or {})}  # user id → name
+        self.channels = dict(channels or {})  # channel id → name
+        self.usergroups: dict[str, list[str]] = dict(usergroups or {})  # user group id → member ids
         self.calls: list[Call] = []
         self.messages: dict[tuple[str, str], Message] = {}
-        self.views: dict[str, dict[str, Any]] = {}  # open modals by id, as last rendered
-        self.home: dict[str, dict[str, Any]] = {}  # App Home views published, by user
+        # Views that are open now, by id, as last rendered; close_view() removes one.
+        self.views: dict[str, dict[str, Any]] = {}
+        self.homes: dict[str, dict[str, Any]] = {}  # each user's App Home as last published, by user id
         self.ephemerals: list[Ephemeral] = []
         self.opened: list[tuple[int, str]] = []  # (index in `calls` of the views.open, the view's id)
-        self._count = 0
+        self._view_ids_by_external_id: dict[str, str] = {}
+        self._message_count = 0
+        self._render_count = 0
         self._runner: web.AppRunner | None = None
-        self.base_url = ""
+        self._port: int | None = None
 
     # --- running ---
 
     async def start(self) -> None:
-        app = web.Application()
-        app.router.add_route("*", "/api/{method}", self._web_api)
-        app.router.add_post("/response/{name}", self._response_url)
-        runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.25)
+        if self._runner is not None:
+            raise RuntimeError(f"{type(self).__name__} is already started")
+        # A short shutdown timeout: a handler still waiting (a test's `delay`) must not hold up stop().
+        runner = web.AppRunner(self._build_app(), access_log=None, shutdown_timeout=0.25)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
         self._runner = runner
-        self.base_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
+        self._port = runner.addresses[0][1]
 
-    async def close(self) -> None:
+    async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+            self._port = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    def _build_app(self) -> web.Application:
+        app = web.Application()
+        # slack_sdk uses GET for some methods (usergroups.users.list) and POST for most.
+        app.router.add_route("*", "/api/{method}", self._web_api)
+        app.router.add_post("/response/{name}", self._response_url)
+        return app
+
+    @property
+    def base_url(self) -> str:
+        if self._port is None:
+            raise RuntimeError(f"{type(self).__name__} is not started")
+        return f"http://127.0.0.1:{self._port}"
 
     @property
     def api_url(self) -> str:
         return f"{self.base_url}/api/"
 
-    def response_url(self) -> str:
-        """A fresh response_url, as Slack gives with every command and button."""
-        return f"{self.base_url}/response/{secrets.token_hex(6)}"
+    def response_url(self, name: str | None = None) -> str:
+        """A response_url, as Slack gives with every command and button: a fresh one unless `name` is given."""
+        return f"{self.base_url}/response/{name or secrets.token_hex(6)}"
 
-    # --- what the session reads ---
+    # --- what a session or a test reads ---
 
     def mark(self) -> int:
         """A point in the recorded calls: `since(mark)` is what came after it."""
@@ -115,6 +175,9 @@ class SlackStandIn:
 
     def since(self, mark: int, method: str | None = None) -> list[Call]:
         return [call for call in self.calls[mark:] if method is None or call.method == method]
+
+    def calls_of(self, method: str) -> list[Call]:
+        return self.since(0, method)
 
     def thread(self, parent: Message) -> list[Message]:
         """The replies in `parent`'s thread, oldest first."""
@@ -127,7 +190,7 @@ class SlackStandIn:
         """The messages that start a thread or stand alone, oldest first."""
         return sorted((m for m in self.messages.values() if m.thread_ts is None), key=lambda m: float(m.ts))
 
-    async def wait_for(self, check: Callable[[], T | None], what: str, timeout: float = 10.0) -> T:  # noqa: ASYNC109
+    async def until(self, check: Callable[[], T | None], what: str, timeout: float = 10.0) -> T:  # noqa: ASYNC109
         """Poll `check` (what the stand-in recorded) until it gives something; DemoFailed after `timeout` s."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -139,57 +202,61 @@ class SlackStandIn:
 
     def render(self, view_id: str, view: dict[str, Any]) -> dict[str, Any]:
         """Show `view` in the modal `view_id`: a new rendering, with a new hash."""
-        self._count += 1
+        self._render_count += 1
         rendered = {
             **view,
             "id": view_id,
-            "hash": f"{self._count}.{secrets.token_hex(4)}",
-            "team_id": TEAM_ID,
-            "app_id": APP_ID,
-            "bot_id": BOT_ID,
+            "hash": f"{self._render_count}.{secrets.token_hex(4)}",
+            "team_id": self.workspace.team_id,
+            "app_id": self.workspace.app_id,
+            "bot_id": self.workspace.bot_id,
             "state": {"values": {}},
         }
         self.views[view_id] = rendered
+        if view.get("external_id"):
+            self._view_ids_by_external_id[str(view["external_id"])] = view_id
         return rendered
+
+    def close_view(self, view_id: str) -> None:
+        """As the person closing the modal: later views.update calls for it get not_found."""
+        self.views.pop(view_id, None)
+        for external_id, known_id in list(self._view_ids_by_external_id.items()):
+            if known_id == view_id:
+                del self._view_ids_by_external_id[external_id]
 
     # --- the Web API ---
 
     async def _web_api(self, request: web.Request) -> web.Response:
-        method = request.match_info["method"]
-        args = await _args_of(request)
-        authorization = request.headers.get("Authorization", "")
-        token = (
-            authorization.removeprefix("Bearer ")
-            if authorization.startswith("Bearer ")
-            else args.get("token")
-        )
-        self.calls.append(Call(method, args))
-        if token != self.bot_token:
+        call = await call_of(request)
+        self.calls.append(call)
+        if not self._accepts_token(call):
             return web.json_response({"ok": False, "error": "invalid_auth"})
-        return web.json_response(self._answer(method, args))
+        return await self._interfere(call) or web.json_response(self._answer(call.method, call.args))
 
     async def _response_url(self, request: web.Request) -> web.Response:
         try:
             body = json.loads(await request.text())
         except ValueError:
             return web.Response(status=400, text="invalid_payload")
-        args: dict[str, Any] = body if isinstance(body, dict) else {"text": str(body)}
-        self.calls.append(Call("response_url", args))
+        args: dict[str, Any] = body if isinstance(body, dict) else {"body": body}
+        call = Call(f"response_url:{request.match_info['name']}", args)
+        self.calls.append(call)
+        if (interfered := await self._interfere(call)) is not None:
+            return interfered
         self.ephemerals.append(Ephemeral(None, str(args.get("text", "")), list(args.get("blocks") or [])))
-        return web.Response(text="ok")
+        return web.json_response({"ok": True})
+
+    def _accepts_token(self, call: Call) -> bool:
+        return call.token == self.bot_token
+
+    async def _interfere(self, call: Call) -> web.Response | None:
+        """What answers `call` instead of Slack's usual answer (the tests' failures); None: nothing does."""
+        return None
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         match method:
             case "auth.test":
-                return {
-                    "ok": True,
-                    "url": "https://wa-bot-demo.slack.com/",
-                    "team": "wa-bot demo",
-                    "user": BOT_NAME,
-                    "team_id": TEAM_ID,
-                    "user_id": BOT_USER_ID,
-                    "bot_id": BOT_ID,
-                }
+                return self._auth_test()
             case "chat.postMessage":
                 return self._post(args)
             case "chat.update":
@@ -203,57 +270,70 @@ class SlackStandIn:
             case "views.open" | "views.push":
                 if not isinstance(args.get("view"), dict) or not args.get("trigger_id"):
                     return {"ok": False, "error": "invalid_arguments"}
-                view_id = f"V0DEMO{len(self.opened) + 1:04d}"
+                view_id = f"V{len(self.opened) + 1:07d}"
                 self.opened.append((len(self.calls) - 1, view_id))
                 return {"ok": True, "view": self.render(view_id, args["view"])}
             case "views.update":
-                view_id = str(args.get("view_id") or "")
-                if view_id not in self.views:
-                    return {"ok": False, "error": "not_found"}
-                if args.get("hash") and args["hash"] != self.views[view_id]["hash"]:
-                    return {"ok": False, "error": "hash_conflict"}
-                if not isinstance(args.get("view"), dict):
-                    return {"ok": False, "error": "invalid_arguments"}
-                return {"ok": True, "view": self.render(view_id, args["view"])}
+                return self._update_view(args)
             case "views.publish":
-                if not isinstance(args.get("view"), dict) or not args.get("user_id"):
+                user_id, view = args.get("user_id"), args.get("view")
+                if not user_id or not isinstance(view, dict) or view.get("type") != "home":
                     return {"ok": False, "error": "invalid_arguments"}
-                self.home[str(args["user_id"])] = args["view"]
-                return {"ok": True, "view": args["view"]}
+                self.homes[str(user_id)] = view
+                return {
+                    "ok": True,
+                    "view": {**view, "id": f"VHOME{user_id}", "team_id": self.workspace.team_id},
+                }
             case "conversations.open":
-                users = args.get("users") or ""
-                first = (users.split(",") if isinstance(users, str) else list(users) or [""])[0]
-                if not first:
+                users = args.get("users") or []
+                if isinstance(users, str):
+                    users = [user for user in users.split(",") if user]
+                if not users:
                     return {"ok": False, "error": "users_list_not_supplied"}
-                return {"ok": True, "channel": {"id": _dm_of(first)}}
+                return {"ok": True, "channel": {"id": dm_channel_id(str(users[0]))}}
             case "usergroups.users.list":
-                return {"ok": True, "users": []}
+                usergroup = args.get("usergroup")
+                if usergroup not in self.usergroups:
+                    return {"ok": False, "error": "no_such_subteam"}
+                return {"ok": True, "users": list(self.usergroups[usergroup])}
             case _:
                 return {"ok": False, "error": "unknown_method"}
+
+    def _auth_test(self) -> dict[str, Any]:
+        workspace = self.workspace
+        return {
+            "ok": True,
+            "url": f"https://{workspace.domain}.slack.com/",
+            "team": workspace.team,
+            "user": workspace.bot_name,
+            "team_id": workspace.team_id,
+            "user_id": workspace.bot_user_id,
+            "bot_id": workspace.bot_id,
+        }
 
     def _post(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel") or "")
         if not channel:
             return {"ok": False, "error": "channel_not_found"}
         if channel.startswith("U"):  # a user id: the DM with that user
-            channel = _dm_of(channel)
-        thread_ts = args.get("thread_ts")
-        if thread_ts and (channel, str(thread_ts)) not in self.messages:
+            channel = dm_channel_id(channel)
+        thread_ts = str(args.get("thread_ts") or "") or None
+        if thread_ts and self._message(channel, thread_ts) is None:
             return {"ok": False, "error": "thread_not_found"}
         message = Message(
             channel=channel,
             ts=self._next_ts(),
-            user=BOT_USER_ID,
+            user=self.workspace.bot_user_id,
             text=str(args.get("text", "")),
             blocks=list(args.get("blocks") or []),
             posted=len(self.calls) - 1,
-            thread_ts=str(thread_ts) if thread_ts else None,
+            thread_ts=thread_ts,
         )
         self.messages[(channel, message.ts)] = message
-        return {"ok": True, "channel": channel, "ts": message.ts, "message": _shown(message)}
+        return {"ok": True, "channel": channel, "ts": message.ts, "message": self._shown(message)}
 
     def _update(self, args: dict[str, Any]) -> dict[str, Any]:
-        message = self.messages.get((str(args.get("channel")), str(args.get("ts"))))
+        message = self._message(str(args.get("channel")), str(args.get("ts")))
         if message is None:
             return {"ok": False, "error": "message_not_found"}
         message.updated = len(self.calls) - 1
@@ -265,30 +345,46 @@ class SlackStandIn:
             "channel": message.channel,
             "ts": message.ts,
             "text": text,
-            "message": _shown(message),
+            "message": self._shown(message),
         }
 
+    def _message(self, channel: str, ts: str) -> Message | None:
+        """The message at `ts` in `channel`, or None: Slack holds no such message."""
+        return self.messages.get((channel, ts))
+
+    def _update_view(self, args: dict[str, Any]) -> dict[str, Any]:
+        # The hash is not checked: tests drive a modal from a rendering they kept (Slack would say hash_conflict).
+        view_id = args.get("view_id") or self._view_ids_by_external_id.get(str(args.get("external_id")))
+        if view_id not in self.views:
+            return {"ok": False, "error": "not_found"}
+        if not isinstance(args.get("view"), dict):
+            return {"ok": False, "error": "invalid_arguments"}
+        return {"ok": True, "view": self.render(view_id, args["view"])}
+
     def _next_ts(self) -> str:
-        self._count += 1
-        return f"1700000000.{self._count * 100:06d}"
+        self._message_count += 1
+        return f"1700000000.{self._message_count * 100:06d}"
+
+    def _shown(self, message: Message) -> dict[str, Any]:
+        shown: dict[str, Any] = {
+            "type": "message",
+            "user": message.user,
+            "bot_id": self.workspace.bot_id,
+            "text": message.text,
+            "blocks": message.blocks,
+            "ts": message.ts,
+        }
+        if message.thread_ts:
+            shown["thread_ts"] = message.thread_ts
+        return shown
 
 
-def _dm_of(user_id: str) -> str:
-    return "D" + user_id.removeprefix("U")
-
-
-def _shown(message: Message) -> dict[str, Any]:
-    shown: dict[str, Any] = {
-        "type": "message",
-        "user": message.user,
-        "bot_id": BOT_ID,
-        "text": message.text,
-        "blocks": message.blocks,
-        "ts": message.ts,
-    }
-    if message.thread_ts:
-        shown["thread_ts"] = message.thread_ts
-    return shown
+async def call_of(request: web.Request) -> Call:
+    """The call in a Web API request: its method, its arguments and the token it came with."""
+    args = await _args_of(request)
+    authorization = request.headers.get("Authorization", "")
+    token = authorization.removeprefix("Bearer ") if authorization.startswith("Bearer ") else None
+    return Call(request.match_info["method"], args, token or args.get("token"))
 
 
 async def _args_of(request: web.Request) -> dict[str, Any]:
@@ -301,8 +397,9 @@ async def _args_of(request: web.Request) -> dict[str, Any]:
             body = {}
         if isinstance(body, dict):
             args.update(body)
-    elif request.can_read_body:
-        args.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+    elif request.body_exists:
+        for key, value in (await request.post()).items():
+            args[key] = value.file.read() if isinstance(value, web.FileField) else value
     for key in JSON_ARGS:
         if isinstance(args.get(key), str):
             try:

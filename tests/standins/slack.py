@@ -1,31 +1,27 @@
-"""A local stand-in for the Slack Web API, response_url endpoints and a Socket Mode WebSocket."""
+"""The demo's Slack stand-in (bot/demo/slack.py), extended with what only tests need: failures, rate limits,
+delays and outages on demand, file uploads, threads posted before it started, and a Socket Mode WebSocket."""
 
 import asyncio
-import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from ._server import LocalServer, parse_body, wait_until
+from bot.demo import slack as demo
+from bot.demo.slack import Call, Message, Workspace, dm_channel_id
+
+from ._server import parse_body, wait_until
 
 TEAM_ID = "T0TEST"
 BOT_USER_ID = "U0BOT"
 BOT_ID = "B0BOT"
 APP_ID = "A0TEST"
-
-AUTH_TEST = {
-    "ok": True,
-    "url": "https://test.slack.com/",
-    "team": "Test",
-    "user": "wa-bot",
-    "team_id": TEAM_ID,
-    "user_id": BOT_USER_ID,
-    "bot_id": BOT_ID,
-}
+WORKSPACE = Workspace(
+    team_id=TEAM_ID, team="Test", domain="test", app_id=APP_ID, bot_user_id=BOT_USER_ID, bot_id=BOT_ID
+)
 HELLO = {
     "type": "hello",
     "num_connections": 1,
@@ -33,18 +29,10 @@ HELLO = {
     "connection_info": {"app_id": APP_ID},
 }
 
-# Form-encoded calls carry these as JSON strings; decoded so tests see the same thing for every encoding.
-JSON_STRING_ARGS = ("blocks", "view", "attachments")
+# The tests' name for one recorded call (a Web API call, or a response_url post "response_url:<name>").
+SlackCall = Call
 
-
-@dataclass
-class SlackCall:
-    """One Web API call (or response_url post, method "response_url:<name>") the stand-in received."""
-
-    method: str
-    args: dict[str, Any]
-    token: str | None
-    at: float = field(default_factory=time.monotonic)  # when it arrived (to check a pace)
+__all__ = ["SlackCall", "SlackStandIn", "dm_channel_id"]
 
 
 @dataclass
@@ -54,37 +42,22 @@ class _Failure:
     remaining: int | None
 
 
-def dm_channel_id(user_id: str) -> str:
-    """The DM channel id the stand-in uses for a user: "U123" → "D123"."""
-    return "D" + (user_id[1:] if user_id.startswith("U") else user_id)
-
-
-class SlackStandIn(LocalServer):
+class SlackStandIn(demo.SlackStandIn):
     """Records every call and answers like Slack; see `fail`, `rate_limit`, `delay`, `wait_for`, `send_envelope`."""
 
     def __init__(
         self, bot_token: str = "xoxb-test-token", usergroups: dict[str, list[str]] | None = None
     ) -> None:
-        super().__init__()
-        self.bot_token = bot_token
-        self.usergroups: dict[str, list[str]] = dict(usergroups or {})
-        self.calls: list[SlackCall] = []
+        super().__init__(bot_token, usergroups=usergroups, workspace=WORKSPACE)
         # Web API calls that an outage (see `outage`) kept from Slack: attempted, never taken.
         self.refused: list[SlackCall] = []
         self._outage: tuple[str, int] | None = None
-        # Views that are open now, by id, as last opened/updated; close_view() removes one.
-        self.views: dict[str, dict[str, Any]] = {}
-        # Each user's App Home as last published (views.publish), by user id.
-        self.homes: dict[str, dict[str, Any]] = {}
         self.socket_connects = 0
         # Where apps.connections.open sends Socket Mode clients; None: this stand-in's own /socket.
         self.socket_url: str | None = None
-        self._view_ids_by_external_id: dict[str, str] = {}
         self._failures: dict[str, list[_Failure]] = defaultdict(list)
         self._rate_limits: dict[str, int] = defaultdict(int)
         self._delays: dict[str, float] = {}
-        self._message_count = 0
-        self._view_count = 0
         self._sockets: list[web.WebSocketResponse] = []
         self._pending_acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         # files.getUploadURLExternal → the upload URL (on this stand-in) → files.completeUploadExternal:
@@ -93,12 +66,8 @@ class SlackStandIn(LocalServer):
         self.shared_files: list[dict[str, Any]] = []
         self._file_count = 0
 
-    @property
-    def api_url(self) -> str:
-        return f"{self.base_url}/api/"
-
-    def response_url(self, name: str = "cmd") -> str:
-        return f"{self.base_url}/response/{name}"
+    def response_url(self, name: str | None = "cmd") -> str:
+        return super().response_url(name)
 
     # --- test controls ---
 
@@ -131,16 +100,6 @@ class SlackStandIn(LocalServer):
 
     def restore(self) -> None:
         self._outage = None
-
-    def close_view(self, view_id: str) -> None:
-        """As if the person closed the modal: later views.update calls for it get not_found."""
-        self.views.pop(view_id, None)
-        for external_id, known_id in list(self._view_ids_by_external_id.items()):
-            if known_id == view_id:
-                del self._view_ids_by_external_id[external_id]
-
-    def calls_of(self, method: str) -> list[SlackCall]:
-        return [call for call in self.calls if call.method == method]
 
     async def wait_for(
         self,
@@ -196,71 +155,62 @@ class SlackStandIn(LocalServer):
         for socket in self._live_sockets():
             await socket.send_json(disconnect)
 
+    def file_content(self, file_id: str) -> bytes:
+        return self.uploads[file_id]
+
     # --- server ---
 
     def _build_app(self) -> web.Application:
-        app = web.Application()
-        # slack_sdk uses GET for some methods (usergroups.users.list) and POST for most.
-        app.router.add_get("/api/{method}", self._web_api)
-        app.router.add_post("/api/{method}", self._web_api)
-        app.router.add_post("/response/{name}", self._response_url)
+        app = super()._build_app()
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self._socket)
         return app
 
-    async def _before_stop(self) -> None:
+    async def stop(self) -> None:
+        # Close the WebSockets first, so that shutdown does not wait for them.
         for socket in list(self._sockets):
             await socket.close(code=WSCloseCode.GOING_AWAY, message=b"stand-in stopping")
         for ack in self._pending_acks.values():
             ack.cancel()
+        await super().stop()
 
     async def _web_api(self, request: web.Request) -> web.Response:
-        method = request.match_info["method"]
-        args = await _read_args(request)
-        authorization = request.headers.get("Authorization", "")
-        token = authorization.removeprefix("Bearer ") if authorization.startswith("Bearer ") else None
-        token = token or args.get("token")
-        if self._outage is not None:
-            self.refused.append(SlackCall(method, args, token))
-            how, retry_after = self._outage
-            if how == "503":
-                return web.Response(
-                    status=503, text="<html>503 Service Unavailable</html>", content_type="text/html"
-                )
-            if how == "429":
-                return web.json_response(
-                    {"ok": False, "error": "ratelimited"},
-                    status=429,
-                    headers={"Retry-After": str(retry_after)},
-                )
-            assert request.transport is not None
-            request.transport.abort()  # as a network that drops the connection: no answer at all
-            return web.Response()
-        self.calls.append(SlackCall(method, args, token))
-        if self._delays.get(method):
-            await asyncio.sleep(self._delays[method])
+        if self._outage is None:
+            return await super()._web_api(request)
+        self.refused.append(await demo.call_of(request))
+        how, retry_after = self._outage
+        if how == "503":
+            return web.Response(
+                status=503, text="<html>503 Service Unavailable</html>", content_type="text/html"
+            )
+        if how == "429":
+            return web.json_response(
+                {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": str(retry_after)}
+            )
+        assert request.transport is not None
+        request.transport.abort()  # as a network that drops the connection: no answer at all
+        return web.Response()
 
-        if not self._accepts_token(method, token):
-            return web.json_response({"ok": False, "error": "invalid_auth"})
-        if self._rate_limits[method] > 0:
-            self._rate_limits[method] -= 1
+    async def _interfere(self, call: SlackCall) -> web.Response | None:
+        if self._delays.get(call.method):
+            await asyncio.sleep(self._delays[call.method])
+        if self._rate_limits[call.method] > 0:
+            self._rate_limits[call.method] -= 1
             return web.json_response(
                 {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "0"}
             )
-        error = self._take_failure(method, args)
+        error = self._take_failure(call.method, call.args)
         if error is not None:
             return web.json_response({"ok": False, "error": error})
-        return web.json_response(self._answer(method, args))
+        return None
 
-    async def _response_url(self, request: web.Request) -> web.Response:
-        method = "response_url:" + request.match_info["name"]
-        body = parse_body(await request.text())
-        args = body if isinstance(body, dict) else {"body": body}
-        self.calls.append(SlackCall(method, args, None))
-        error = self._take_failure(method, args)
-        if error is not None:
-            return web.json_response({"ok": False, "error": error})
-        return web.json_response({"ok": True})
+    def _message(self, channel: str, ts: str) -> Message | None:
+        # A test's store may hold threads posted before this stand-in started (seed_number): Slack has them.
+        known = super()._message(channel, ts)
+        if known is None:
+            known = Message(channel, ts, BOT_USER_ID, "", [], posted=-1)
+            self.messages[(channel, ts)] = known
+        return known
 
     async def _upload(self, request: web.Request) -> web.Response:
         """The upload URL files.getUploadURLExternal gave out: the raw bytes, answered as Slack does."""
@@ -269,11 +219,8 @@ class SlackStandIn(LocalServer):
             return web.Response(status=404, text="Not Found")
         data = await request.read()
         self.uploads[file_id] = data
-        self.calls.append(SlackCall("upload", {"file_id": file_id, "length": len(data)}, None))
+        self.calls.append(SlackCall("upload", {"file_id": file_id, "length": len(data)}))
         return web.Response(text=f"OK - {len(data)}")
-
-    def file_content(self, file_id: str) -> bytes:
-        return self.uploads[file_id]
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         socket = web.WebSocketResponse()  # answers the client's pings itself (autoping)
@@ -311,10 +258,10 @@ class SlackStandIn(LocalServer):
             ),
         )
 
-    def _accepts_token(self, method: str, token: str | None) -> bool:
-        if method == "apps.connections.open":
-            return token is not None and token.startswith("xapp-")
-        return token == self.bot_token
+    def _accepts_token(self, call: SlackCall) -> bool:
+        if call.method == "apps.connections.open":
+            return call.token is not None and call.token.startswith("xapp-")
+        return super()._accepts_token(call)
 
     def _take_failure(self, method: str, args: dict[str, Any]) -> str | None:
         for failure in self._failures[method]:
@@ -327,52 +274,10 @@ class SlackStandIn(LocalServer):
             return failure.error
         return None
 
-    # --- answers ---
+    # --- what only tests call ---
 
     def _answer(self, method: str, args: dict[str, Any]) -> dict[str, Any]:
         match method:
-            case "auth.test":
-                return dict(AUTH_TEST)
-            case "chat.postMessage":
-                return self._post_message(args)
-            case "chat.update":
-                message = _message(args, ts=args.get("ts"))
-                return {
-                    "ok": True,
-                    "channel": args.get("channel"),
-                    "ts": args.get("ts"),
-                    "text": message["text"],
-                    "message": message,
-                }
-            case "chat.postEphemeral":
-                return {"ok": True, "message_ts": self._next_ts()}
-            case "views.open" | "views.push":
-                return self._store_view(self._next_view_id(), args.get("view"))
-            case "views.update":
-                view_id = args.get("view_id") or self._view_ids_by_external_id.get(
-                    str(args.get("external_id"))
-                )
-                if view_id not in self.views:
-                    return {"ok": False, "error": "not_found"}
-                return self._store_view(view_id, args.get("view"))
-            case "views.publish":
-                user_id, view = args.get("user_id"), args.get("view")
-                if not user_id or not isinstance(view, dict) or view.get("type") != "home":
-                    return {"ok": False, "error": "invalid_arguments"}
-                self.homes[str(user_id)] = view
-                return {"ok": True, "view": {**view, "id": f"VHOME{user_id}", "team_id": TEAM_ID}}
-            case "usergroups.users.list":
-                usergroup = args.get("usergroup")
-                if usergroup not in self.usergroups:
-                    return {"ok": False, "error": "no_such_subteam"}
-                return {"ok": True, "users": list(self.usergroups[usergroup])}
-            case "conversations.open":
-                users = args.get("users") or []
-                if isinstance(users, str):
-                    users = [user for user in users.split(",") if user]
-                if not users:
-                    return {"ok": False, "error": "users_list_not_supplied"}
-                return {"ok": True, "channel": {"id": dm_channel_id(users[0])}}
             case "files.getUploadURLExternal":
                 if not args.get("filename") or not str(args.get("length", "")).isdigit():
                     return {"ok": False, "error": "invalid_arguments"}
@@ -386,7 +291,7 @@ class SlackStandIn(LocalServer):
                 own = self.base_url.replace("http://", "ws://", 1) + "/socket"
                 return {"ok": True, "url": self.socket_url or own}
             case _:
-                return {"ok": True}
+                return super()._answer(method, args)
 
     def _complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
         files = args.get("files")
@@ -408,70 +313,3 @@ class SlackStandIn(LocalServer):
             self.shared_files.append(shared)
             answered.append({"id": f["id"], "title": f.get("title") or ""})
         return {"ok": True, "files": answered}
-
-    def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = args.get("channel")
-        if not channel:
-            return {"ok": False, "error": "channel_not_found"}
-        channel = str(channel)
-        if channel.startswith("U"):
-            channel = dm_channel_id(channel)
-        ts = self._next_ts()
-        return {"ok": True, "channel": channel, "ts": ts, "message": _message(args, ts=ts)}
-
-    def _next_ts(self) -> str:
-        self._message_count += 1
-        return f"1700000000.{self._message_count * 100:06d}"
-
-    def _next_view_id(self) -> str:
-        self._view_count += 1
-        return f"V{self._view_count:07d}"
-
-    def _store_view(self, view_id: str, view: Any) -> dict[str, Any]:
-        if not isinstance(view, dict):
-            return {"ok": False, "error": "invalid_arguments"}
-        # Slack gives every rendering of a view a new hash; a submission carries the hash it was shown with.
-        view_hash = f"{self._view_count}.{uuid.uuid4().hex[:8]}"
-        stored = {
-            **view,
-            "id": view_id,
-            "hash": view_hash,
-            "team_id": TEAM_ID,
-            "app_id": APP_ID,
-            "bot_id": BOT_ID,
-        }
-        stored.setdefault("state", {"values": {}})
-        self.views[view_id] = stored
-        if view.get("external_id"):
-            self._view_ids_by_external_id[str(view["external_id"])] = view_id
-        return {"ok": True, "view": stored}
-
-
-def _message(args: dict[str, Any], ts: Any) -> dict[str, Any]:
-    message: dict[str, Any] = {
-        "type": "message",
-        "user": BOT_USER_ID,
-        "bot_id": BOT_ID,
-        "text": args.get("text", ""),
-        "ts": ts,
-    }
-    for key in ("blocks", "thread_ts"):
-        if key in args:
-            message[key] = args[key]
-    return message
-
-
-async def _read_args(request: web.Request) -> dict[str, Any]:
-    """Query parameters plus a JSON or form body, with JSON-string fields decoded."""
-    args: dict[str, Any] = dict(request.query)
-    if request.content_type == "application/json":
-        body = parse_body(await request.text())
-        if isinstance(body, dict):
-            args.update(body)
-    elif request.body_exists:
-        for key, value in (await request.post()).items():
-            args[key] = value.file.read() if isinstance(value, web.FileField) else value
-    for key in JSON_STRING_ARGS:
-        if isinstance(args.get(key), str):
-            args[key] = parse_body(args[key])
-    return args
