@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import os
@@ -79,6 +80,8 @@ class Deadline:
 NEWER_STORE_RETRY_SECONDS = 5.0
 NEWER_STORE_LOG_EVERY = 12
 
+# The end of a stop kept for releasing the connections (sessions, the store's pools).
+RELEASE_SECONDS = 0.5  # out of HANDOVER_SECONDS
 # At a stop, how long the outbox may still try Slack before it hands what is left to another replica.
 OUTBOX_FLUSH_SECONDS = 2.0
 
@@ -115,19 +118,27 @@ class Bot:
         deadline = deadline or Deadline(seconds)
         self.bulk.halt()  # first: no bulk line starts once the stop began
         try:
-            async with asyncio.timeout(deadline.left()):  # a store that hangs cannot hold the exit up
+            # A store that hangs cannot hold the exit up; the last half second is kept for the connections' release.
+            async with asyncio.timeout(deadline.left(keep=RELEASE_SECONDS)):
                 # The leases before the batches: a line still running is cancelled and released with the rest.
                 await self.numbers.leases.stop(deadline.left(keep=HANDOVER_SECONDS))
-                await self.bulk.stop(deadline.left(keep=1.0))  # their lines are settled: only their release
+                await self.bulk.stop(
+                    deadline.left(keep=RELEASE_SECONDS)
+                )  # their lines are settled: only release
                 await self.gate.close()
                 await self.home.close()
                 await self.sweeper.stop()
-                await self.outbox.close(flush_seconds=min(deadline.left(keep=1.0), OUTBOX_FLUSH_SECONDS))
+                await self.outbox.close(
+                    flush_seconds=min(deadline.left(keep=RELEASE_SECONDS), OUTBOX_FLUSH_SECONDS)
+                )
+        except TimeoutError:
+            log.warning("the stop's deadline passed before everything was closed")
+        # Whatever happened above, the connections are let go (a store's left open would outlive the loop).
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(max(deadline.left(), 0.1)):
                 await self.session.close()
                 await self.slack_session.close()
                 await self.store.close()
-        except TimeoutError:
-            log.warning("the stop's deadline passed before everything was closed")
 
 
 async def build(settings: Settings, backoff_seconds: float = 0.5) -> Bot:
