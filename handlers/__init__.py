@@ -27,7 +27,6 @@ def register(
     home: HomePublisher,
     acks: Acknowledgements,
 ) -> None:
-    app.use(numbers.metrics.note_kind)
     app.use(gate.middleware)
     commands.register(app, numbers)
     submissions.register(app, numbers, bulk, acks)

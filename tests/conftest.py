@@ -29,9 +29,10 @@ from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 from standins import KaleyraStandIn, MetaStandIn, SlackStandIn
 
-from bot.server import Bot, build, web_app
+from bot.app import Bot, build
 from bot.settings import Settings
 from bot.store import Base, Number, Operation, Store
+from bot.web import web_app
 
 SIGNING_SECRET = "test-signing-secret-0123456789"
 SID = "HXAP16XXXXXX97IN"
@@ -419,7 +420,6 @@ def rich_text(text: str) -> dict[str, Any]:
 async def running(settings: Settings, slack: SlackStandIn) -> AsyncIterator[Person]:
     """The real bot, built from `settings`, serving HTTP on a loopback port."""
     bot = await build(settings, backoff_seconds=0.01)
-    bot.start()
     runner = web.AppRunner(web_app(bot))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
