@@ -142,26 +142,9 @@ async def _started(stop: Stop, settings: Settings, backoff_seconds: float) -> Bo
     slack_session, client, identity = await _slack(stop, settings)
     store = await _store(stop, settings)
     session, providers = _providers(stop, store, settings.wa_bot_sandbox)
-    lease = timedelta(seconds=settings.wa_bot_lease_seconds)
-    leases = Leases(store, lease)
+    leases = Leases(store, timedelta(seconds=settings.wa_bot_lease_seconds))
     metrics = Metrics(in_flight=lambda: leases.in_flight)
-    sandbox = settings.wa_bot_sandbox
-    home = HomePublisher(
-        client, partial(store.numbers_by_state, HOME_ORDER), accounts, HOME_ORDER, sandbox=sandbox
-    )
-    stop.then(home.close)
-    threads = SlackThreads(
-        client,
-        store,
-        accounts,
-        changed_by=home.schedule,
-        sandbox=sandbox,
-        lease=lease,
-        backoff_seconds=backoff_seconds,
-    )
-    outbox = threads.outbox  # the threads' own: it delivers through them
-    outbox.start(metrics.background_crashed)
-    stop.then(lambda: outbox.close(flush_seconds=min(stop.left(keep=1.0), OUTBOX_FLUSH_SECONDS)))
+    home, threads = _slack_side(stop, client, store, accounts, settings, metrics, backoff_seconds)
     numbers = Numbers(
         store=store,
         accounts=accounts,
@@ -172,7 +155,7 @@ async def _started(stop: Stop, settings: Settings, backoff_seconds: float) -> Bo
         resend_cooldown=timedelta(seconds=settings.wa_bot_resend_cooldown_seconds),
         backoff_seconds=backoff_seconds,
     )
-    board = SlackBoard(client, accounts, home, sandbox=sandbox)
+    board = SlackBoard(client, accounts, home, sandbox=settings.wa_bot_sandbox)
     bulk = Bulk(numbers, store, leases, board, metrics, settings.wa_bot_bulk_rate_per_second)
     stop.then(lambda: bulk.stop(stop.left(keep=1.0)))  # by then the leases' stop has settled their lines
     sweeper = Sweeper(store, threads, settings.wa_bot_sweep_seconds, resume=bulk.resume)
@@ -202,7 +185,7 @@ async def _started(stop: Stop, settings: Settings, backoff_seconds: float) -> Bo
         gate=gate,
         home=home,
         acks=acks,
-        outbox=outbox,
+        outbox=threads.outbox,
         stop=stop,
     )
 
@@ -222,6 +205,36 @@ async def _store(stop: Stop, settings: Settings) -> Store:
     stop.then(store.close)
     await _migrate(store)
     return store
+
+
+def _slack_side(
+    stop: Stop,
+    client: AsyncWebClient,
+    store: Store,
+    accounts: dict[str, KaleyraAccount | MetaAccount],
+    settings: Settings,
+    metrics: Metrics,
+    backoff_seconds: float,
+) -> tuple[HomePublisher, SlackThreads]:
+    """The App Home's publisher, then the threads, which tell it whose Home to republish, and their outbox."""
+    sandbox = settings.wa_bot_sandbox
+    home = HomePublisher(
+        client, partial(store.numbers_by_state, HOME_ORDER), accounts, HOME_ORDER, sandbox=sandbox
+    )
+    stop.then(home.close)
+    threads = SlackThreads(
+        client,
+        store,
+        accounts,
+        changed_by=home.schedule,
+        sandbox=sandbox,
+        lease=timedelta(seconds=settings.wa_bot_lease_seconds),
+        backoff_seconds=backoff_seconds,
+    )
+    outbox = threads.outbox  # the threads' own: it delivers through them
+    outbox.start(metrics.background_crashed)
+    stop.then(lambda: outbox.close(flush_seconds=min(stop.left(keep=1.0), OUTBOX_FLUSH_SECONDS)))
+    return home, threads
 
 
 def _providers(stop: Stop, store: Store, sandbox: bool) -> tuple[aiohttp.ClientSession, Providers]:
