@@ -66,7 +66,7 @@ def configure(level: str, secrets: Iterable[str], log_format: str = "text") -> N
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     # Alembic says "Context impl …" whenever anything reads the schema's revision (every /healthz probe):
-    # its INFO lines are off, and the start logs a migration itself when one changed something (bot/server.py).
+    # its INFO lines are off, and the start logs a migration itself when one changed something (bot/app.py).
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # These log whole request bodies and envelopes, a submitted OTP included; their warnings still show.
     for payload_logger in PAYLOAD_LOGGERS:

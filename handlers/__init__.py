@@ -26,7 +26,6 @@ def register(
     home: HomePublisher,
     acks: Acknowledgements,
 ) -> None:
-    app.use(numbers.metrics.note_kind)
     app.use(gate.middleware)
     app.use(Resources(numbers, bulk, acks, home))
     commands.register(app)

@@ -30,10 +30,11 @@ from standins.kit import free_port as free_port
 from standins.postgres import PostgresForTests, asyncpg_dsn, shown
 from standins.postgres import refusal_of as refusal_of
 
-from bot.server import Bot, build, web_app
+from bot.app import Bot, build
 from bot.settings import Settings
 from bot.slack.signing import signed_headers
 from bot.store import Base, Number, Operation, Store
+from bot.web import web_app
 
 
 async def wa_bot(cwd: Path, *arguments: str, **variables: str) -> tuple[int, str, str]:
@@ -284,7 +285,6 @@ class Person:
 async def running(settings: Settings, slack: SlackStandIn) -> AsyncIterator[Person]:
     """The real bot, built from `settings`, serving HTTP on a loopback port."""
     bot = await build(settings, backoff_seconds=0.01)
-    bot.start()
     runner = web.AppRunner(web_app(bot))
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -126,7 +126,7 @@ async def test_log_format_json_writes_one_object_a_line(
     for entry in entries:
         assert {"time", "level", "logger", "message"} <= entry.keys()
     warning = next(e for e in entries if "WA_BOT_ALLOWED_USERS" in e["message"])
-    assert (warning["level"], warning["logger"]) == ("WARNING", "bot.server")
+    assert (warning["level"], warning["logger"]) == ("WARNING", "bot.app")
     assert any("listens on http://127.0.0.1" in e["message"] for e in entries)
     assert all(
         secret not in "\n".join(lines) for secret in (SIGNING_SECRET, "test-kaleyra-key", "xoxb-test-token")
@@ -191,14 +191,14 @@ async def test_a_start_logs_the_schema_only_when_it_migrated_something(
     settings_for: Callable[..., Settings], slack: SlackStandIn, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = settings_for()
-    caplog.set_level(logging.INFO, logger="bot.server")
+    caplog.set_level(logging.INFO, logger="bot.app")
     async with running(settings, slack):
         pass
-    first = [r.getMessage() for r in caplog.records if r.name == "bot.server" and "schema" in r.getMessage()]
+    first = [r.getMessage() for r in caplog.records if r.name == "bot.app" and "schema" in r.getMessage()]
     caplog.clear()
     async with running(settings, slack):
         pass
-    second = [r.getMessage() for r in caplog.records if r.name == "bot.server" and "schema" in r.getMessage()]
+    second = [r.getMessage() for r in caplog.records if r.name == "bot.app" and "schema" in r.getMessage()]
 
     assert first == [f"store: schema migrated from none to {head_revision()}"]
     assert second == []

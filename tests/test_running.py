@@ -20,7 +20,7 @@ from test_sandbox import NO_PROVIDER, add
 from test_startup import stand_in_env, wait_healthy
 from test_v2_failures import reply_saying
 
-from bot.server import build
+from bot.app import build
 from bot.settings import Settings
 from bot.store import StoreServesOther
 

@@ -22,9 +22,9 @@ from standins.documented import V2_ADD_FAILURES, V2_VERIFY_FAILURES
 
 from bot import logs
 from bot.accounts import KaleyraAccount, MetaAccount, accounts_from
+from bot.app import build
 from bot.lifecycle.states import State
 from bot.logs import Redactor
-from bot.server import build
 from bot.settings import Settings
 
 BOT_TOKEN = "xoxb-1234567-7654321-SeCrEtBoTtOkEn"

@@ -18,7 +18,7 @@ import pytest
 from conftest import SID, SIGNING_SECRET, WABA_ID, Person, clean_env, free_port, running, wa_bot
 from standins import KaleyraStandIn, SlackStandIn
 
-from bot.server import build
+from bot.app import build
 from bot.settings import Settings
 from bot.slack.identity import SlackRefusedToken
 from bot.slack.signing import signed_headers

@@ -23,7 +23,7 @@ from bot.store import Batch, Operation, Outcome, Store, utcnow
 
 # The bot with a stop of 4 s, 1 of them for the handover, so the test takes seconds; all else is `python -m bot`.
 SHORT_STOP = (
-    "import bot.server; bot.server.STOP_SECONDS, bot.server.HANDOVER_SECONDS = 4.0, 1.0; "
+    "import bot.app; bot.app.STOP_SECONDS, bot.app.HANDOVER_SECONDS = 4.0, 1.0; "
     "from bot.__main__ import main; main()"
 )
 NEVER = 60.0  # Kaleyra's answer comes after the stop, however long it takes

@@ -24,12 +24,13 @@ import aiohttp
 from aiohttp import web
 
 from bot import logs
+from bot.app import Bot, build
 from bot.demo.script import CHANNEL_ID, CHANNEL_NAME, PERSON_ID, PERSON_NAME, Person, Session
 from bot.demo.slack import DemoFailed, SlackStandIn
 from bot.demo.transcript import Transcript
-from bot.server import Bot, build, web_app
 from bot.settings import Settings
 from bot.slack.audit import write_csv
+from bot.web import web_app
 
 GO_LIVE = (
     "Next, in your workspace with no public URL: create the Slack app from manifest.socket-mode.yml and run "
@@ -79,7 +80,6 @@ async def demo(out: TextIO) -> None:
             demo_settings(folder, slack.api_url, bot_token, signing_secret), backoff_seconds=0.01
         )
         stack.push_async_callback(bot.close, 5)
-        bot.start()
         runner = web.AppRunner(web_app(bot), access_log=None)
         await runner.setup()
         stack.push_async_callback(runner.cleanup)

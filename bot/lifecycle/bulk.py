@@ -14,10 +14,22 @@ from aiolimiter import AsyncLimiter
 
 from bot import background
 from bot.lifecycle.events import Requester
+from bot.lifecycle.operations import Leases
 from bot.lifecycle.states import State
 from bot.lifecycle.usecases import ALREADY_LIVE, BatchLine, Numbers
+from bot.metrics import Metrics
 from bot.providers.sandbox import Sandbox, otp_of
-from bot.store import Batch, BatchLost, DuplicateBatch, Lease, Operation, Outcome, StoreUnavailable, utcnow
+from bot.store import (
+    Batch,
+    BatchLost,
+    DuplicateBatch,
+    Lease,
+    Operation,
+    Outcome,
+    Store,
+    StoreUnavailable,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +115,19 @@ class Bulk:
     def __init__(
         self,
         numbers: Numbers,
+        store: Store,
+        leases: Leases,
         board: Board,
+        metrics: Metrics,
         rate_per_second: float,
         concurrency: int = CONCURRENCY,
         tick_seconds: float = 1.0,
     ) -> None:
         self.numbers = numbers
-        self.store = numbers.store
+        self.store = store
+        self.leases = leases
         self.board = board
+        self.metrics = metrics
         self.rate = rate_per_second
         self.concurrency = concurrency
         self.tick = tick_seconds
@@ -119,7 +136,7 @@ class Bulk:
         self._stopping = False
 
     def _lease(self) -> Lease:
-        return self.numbers.leases.new()
+        return self.leases.new()
 
     async def submit(
         self, account: str, lines: list[Line], requester: Requester, intent: str
@@ -253,13 +270,13 @@ class Bulk:
             return None
 
     async def _run(self, batch: Batch, skipped: list[Failure]) -> None:
-        self.numbers.metrics.batches_running.inc()
+        self.metrics.batches_running.inc()
         # Set once another replica holds the batch: this one starts no more lines, edits nothing, sums up nothing.
         lost = asyncio.Event()
         keeper = background.start(
             "bulk add lease",  # one label for every batch in /metrics; the keeper's lines name the batch
             lambda: self._keep(batch.id, lost),
-            self.numbers.metrics.background_crashed,
+            self.metrics.background_crashed,
         )
         reporter: asyncio.Task[None] | None = None
         finished = False
@@ -282,7 +299,7 @@ class Bulk:
             keeper.cancel()
             batch.finished_at = utcnow()
             # One conditional update ends the batch; only the replica whose update won posts the summary.
-            if not await self.store.finish_batch(batch.id, self.numbers.leases.owner, batch.finished_at):
+            if not await self.store.finish_batch(batch.id, self.leases.owner, batch.finished_at):
                 log.warning("bulk add %s was taken over by another replica; its summary is theirs", batch.id)
                 lost.set()
                 return
@@ -296,7 +313,7 @@ class Bulk:
             log.exception("bulk add %s stopped on an error; another pass will resume it", batch.id)
         finally:
             self._shown_at.pop(batch.id, None)
-            self.numbers.metrics.batches_running.dec()
+            self.metrics.batches_running.dec()
             keeper.cancel()
             if reporter is not None:
                 reporter.cancel()
@@ -408,7 +425,7 @@ class Bulk:
     async def _keep(self, batch_id: int, lost: asyncio.Event) -> None:
         """Renew the batch's lease while it runs, as Leases does for operations; once another replica holds it,
         say so (`lost`) and renew no more. A renewal the store cannot take is tried again at the next turn."""
-        interval = self.numbers.leases.lease.total_seconds() / 3
+        interval = self.leases.lease.total_seconds() / 3
         while True:
             await asyncio.sleep(interval)
             if lost.is_set():
@@ -422,7 +439,7 @@ class Bulk:
 
     async def _release(self, batch_id: int) -> None:
         try:
-            await self.store.release_batch(batch_id, self.numbers.leases.owner)
+            await self.store.release_batch(batch_id, self.leases.owner)
             log.warning("bulk add %s handed to whichever replica sweeps next", batch_id)
         except StoreUnavailable as error:
             log.warning("could not release bulk add %s: %s", batch_id, error)

@@ -125,6 +125,7 @@ class Numbers:
         providers: Providers,
         threads: Threads,
         leases: Leases,
+        metrics: Metrics,
         resend_cooldown: timedelta,
         backoff_seconds: float = 0.5,
         record_for_seconds: float = 60.0,
@@ -132,7 +133,7 @@ class Numbers:
         self.store = store
         self.accounts = accounts
         self.providers = providers
-        self.metrics = Metrics(in_flight=lambda: leases.in_flight)
+        self.metrics = metrics
         self.threads = threads
         self.leases = leases
         self.resend_cooldown = resend_cooldown
@@ -150,11 +151,6 @@ class Numbers:
 
     async def listing(self, limit: int) -> tuple[list[Number], int]:
         return await self.store.numbers(limit)
-
-    async def registry(self, limit: int) -> tuple[list[Number], dict[str, int]]:
-        """For the App Home: at most `limit` numbers, those that need a person first (see HOME_ORDER), and
-        how many numbers each state holds."""
-        return await self.store.numbers_by_state(HOME_ORDER, limit)
 
     def audit(self, days: int, batch_size: int = 500) -> AsyncGenerator[list[AuditRow], None]:
         """Every operation requested in the last `days` days, oldest first, in batches (never all at once)."""

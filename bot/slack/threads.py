@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -20,7 +21,6 @@ from bot.lifecycle.events import Event, Requester
 from bot.providers.dialects import dialect_of
 from bot.providers.sandbox import otp_of
 from bot.slack import messages
-from bot.slack.home import HomePublisher
 from bot.slack.outbox import EDIT, MASK, NOTICE, PARENT, REPLY, Item, Outbox, Thread, unsent
 from bot.slack.words import describe
 from bot.store import Number, Store
@@ -51,6 +51,7 @@ class SlackThreads:
         client: AsyncWebClient,
         store: Store,
         accounts: dict[str, Account],
+        changed_by: Callable[[str], None] | None = None,
         sandbox: bool = False,
         lease: timedelta = timedelta(seconds=45),
         backoff_seconds: float = 0.5,
@@ -59,7 +60,7 @@ class SlackThreads:
         self.store = store
         self.accounts = accounts
         self.sandbox = sandbox
-        self.home: HomePublisher | None = None  # set once the use-cases exist: it reads through them
+        self.changed_by = changed_by  # told who changed a number (the App Home republishes theirs)
         self.outbox = Outbox(store, self.deliver, lease, first_pause=backoff_seconds)
 
     async def open(self, number: Number, requester: Requester) -> Number:
@@ -91,8 +92,8 @@ class SlackThreads:
         Whoever acted from somewhere else than the thread (another channel, or a thread that lives in someone
         else's DM) hears the result too, ephemerally, with a link to the thread. Their App Home is republished.
         """
-        if self.home is not None:  # in the background: never slows an acknowledgement or this reply
-            self.home.schedule(requester.user_id)
+        if self.changed_by is not None:  # in the background: never slows an acknowledgement or this reply
+            self.changed_by(requester.user_id)
         summary, lines = describe(event, number.e164)
         account = self.accounts.get(number.account)
         resend = event.awaiting_code and account is not None and dialect_of(account).offers_resend
