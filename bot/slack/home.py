@@ -77,6 +77,18 @@ def _number_block(number: Number, label: str) -> SectionBlock:
     )
 
 
+def _not_shown(hidden: dict[str, int]) -> ContextBlock:
+    """How many numbers of each state the Home has no room for, and where to find them."""
+    parts = ", ".join(
+        f"{count} {state_words(state).split(' :')[0].lower()}" for state, count in hidden.items()
+    )
+    text = (
+        f"{sum(hidden.values())} more not shown here ({parts}): "
+        "`/wa-numbers` lists them, `/wa-numbers <number>` shows one."
+    )
+    return ContextBlock(elements=[MarkdownTextObject(text=clip(text, 3000))])
+
+
 def home_view(
     numbers: Sequence[Number],
     counts: dict[str, int],
@@ -121,22 +133,7 @@ def home_view(
         room -= shown.get(state, 0)
     hidden = {s: counts[s] - shown.get(s, 0) for s in groups if counts[s] > shown.get(s, 0)}
     if hidden:
-        parts = ", ".join(
-            f"{count} {state_words(state).split(' :')[0].lower()}" for state, count in hidden.items()
-        )
-        blocks.append(
-            ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text=clip(
-                            f"{sum(hidden.values())} more not shown here ({parts}): "
-                            "`/wa-numbers` lists them, `/wa-numbers <number>` shows one.",
-                            3000,
-                        )
-                    )
-                ]
-            )
-        )
+        blocks.append(_not_shown(hidden))
     return dict(View(type="home", blocks=blocks).to_dict())
 
 
